@@ -1,0 +1,57 @@
+"""The roles of ARCHITECTURE.md section 7 as Django groups, kept in step after every migrate.
+
+A role is a list of grants: (app label, the actions it may do on every model of that app), plus
+named extra permissions (`app_label.codename`) that later apps add, such as approving a campaign.
+Because grants are by app, a model added to an app later is covered by the next `migrate`.
+Grants are additive: permissions an operator added to a group by hand are left alone.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+ALL = ("add", "change", "delete", "view")
+VIEW = ("view",)
+MARKETING_APPS = ("audiences", "campaigns", "channels")
+DATA_APPS = ("profiles",)
+
+ROLES: dict[str, dict] = {
+    "Campaign administrator": {
+        "grants": [*((app, ALL) for app in MARKETING_APPS), *((app, VIEW) for app in DATA_APPS)],
+        "extra": ["campaigns.approve_campaign", "campaigns.publish_campaign"],
+    },
+    "Campaign approver": {
+        "grants": [*((app, VIEW) for app in (*MARKETING_APPS, *DATA_APPS)), ("campaigns", ("change",))],
+        "extra": ["campaigns.approve_campaign", "campaigns.publish_campaign"],
+    },
+    "Campaign manager": {
+        "grants": [*((app, ("add", "change", "view")) for app in MARKETING_APPS), *((app, VIEW) for app in DATA_APPS)],
+        "extra": [],
+    },
+    "Viewer": {
+        "grants": [(app, VIEW) for app in (*MARKETING_APPS, *DATA_APPS)],
+        "extra": [],
+    },
+    "Data steward": {
+        "grants": [*((app, ALL) for app in DATA_APPS), ("audiences", VIEW), ("authtoken", VIEW)],
+        "extra": [],
+    },
+}
+
+
+def role_permissions(role: str):
+    spec = ROLES[role]
+    query = Q(pk__in=[])
+    for app_label, actions in spec["grants"]:
+        query |= Q(content_type__app_label=app_label, codename__regex=rf"^({'|'.join(actions)})_")
+    for name in spec["extra"]:
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    # simple-history's historical models carry their own permissions; history is read-only.
+    return Permission.objects.filter(query).exclude(codename__regex=r"^(add|change|delete)_historical")
+
+
+def ensure_roles(**kwargs) -> None:
+    """Create the role groups and grant what each implies; safe to run any number of times."""
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.add(*role_permissions(role))

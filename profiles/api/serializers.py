@@ -1,0 +1,194 @@
+from rest_framework import serializers
+
+from profiles import validation
+from profiles.models import (
+    Booking,
+    Consent,
+    ConsentEvent,
+    InventoryItem,
+    Plan,
+    Product,
+    Profile,
+    Purchase,
+    PushDevice,
+    Subscription,
+    Suppression,
+)
+
+
+class ParsedCharField(serializers.CharField):
+    """A text field validated and normalised by one of `profiles.validation`'s parsers."""
+
+    def __init__(self, *, parser, **kwargs):
+        self.parser = parser
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return self.parser(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    email = ParsedCharField(parser=validation.email, max_length=254)
+    country = ParsedCharField(parser=validation.country, max_length=2)
+    timezone = ParsedCharField(parser=validation.time_zone, max_length=64)
+
+    class Meta:
+        model = Profile
+        fields = [
+            "id", "external_id", "email", "phone", "first_name", "last_name", "locale", "timezone",
+            "country", "city", "address_line1", "address_line2", "postal_code", "region",
+            "birth_date", "loyalty_tier", "attributes", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        if attrs.get("phone"):
+            country = attrs.get("country") or (self.instance.country if self.instance else "")
+            try:
+                attrs["phone"] = validation.phone(attrs["phone"], region=country or None)
+            except ValueError as exc:
+                raise serializers.ValidationError({"phone": [str(exc)]}) from None
+        return attrs
+
+
+class ExternalRef(serializers.SlugRelatedField):
+    """A related row named by its external id."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="external_id", **kwargs)
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "external_id", "name", "category", "price", "currency", "created_at", "updated_at"]
+
+
+class InventoryItemSerializer(serializers.ModelSerializer):
+    product = ExternalRef(read_only=True)
+
+    class Meta:
+        model = InventoryItem
+        fields = ["id", "external_id", "product", "location", "quantity", "created_at", "updated_at"]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ["id", "external_id", "name", "tier", "price", "currency", "created_at", "updated_at"]
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    profile = ExternalRef(read_only=True)
+    plan = ExternalRef(read_only=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id", "external_id", "profile", "plan", "status", "started_at", "renews_at", "cancelled_at",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    profile = ExternalRef(read_only=True)
+    product = ExternalRef(read_only=True)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id", "external_id", "profile", "product", "status", "check_in", "check_out", "amount",
+            "currency", "booked_at", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class PurchaseSerializer(serializers.ModelSerializer):
+    profile = ExternalRef(read_only=True)
+    product = ExternalRef(read_only=True)
+
+    class Meta:
+        model = Purchase
+        fields = [
+            "id", "external_id", "profile", "product", "quantity", "amount", "currency", "purchased_at",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+# -- bulk envelopes -------------------------------------------------------------------------
+
+
+class BulkEnvelopeSerializer(serializers.Serializer):
+    records = serializers.ListField(
+        child=serializers.DictField(), help_text="Records keyed by external_id; references by external id."
+    )
+
+
+class BulkErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the record in `records` (from 0).")
+    external_id = serializers.CharField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField(help_text="Records that matched an existing row, changed or not.")
+    errors = BulkErrorSerializer(many=True)
+
+
+class ConsentResultSerializer(BulkResultSerializer):
+    ignored = serializers.IntegerField(help_text="Events recorded in the history but older than the current state.")
+
+
+# -- consent, suppressions, devices ---------------------------------------------------------
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    profile = ExternalRef(read_only=True)
+
+    class Meta:
+        model = Consent
+        fields = ["id", "profile", "channel", "status", "source", "occurred_at", "updated_at"]
+
+
+class ConsentEventSerializer(serializers.ModelSerializer):
+    profile = ExternalRef(read_only=True)
+
+    class Meta:
+        model = ConsentEvent
+        fields = ["id", "profile", "channel", "status", "source", "occurred_at", "received_at"]
+
+
+class ConsentEventInputSerializer(serializers.Serializer):
+    """Documents one record of `POST consents/` (validation happens in the service)."""
+
+    profile = serializers.CharField(help_text="The profile's external id.")
+    channel = serializers.ChoiceField(choices=Consent._meta.get_field("channel").choices)
+    status = serializers.ChoiceField(choices=Consent._meta.get_field("status").choices)
+    source = serializers.CharField(required=False)
+    occurred_at = serializers.DateTimeField()
+
+
+class ConsentEnvelopeSerializer(serializers.Serializer):
+    records = ConsentEventInputSerializer(many=True)
+
+
+class SuppressionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Suppression
+        fields = ["id", "channel", "address", "reason", "note", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        validators = []  # uniqueness is handled by the service (adding twice is idempotent)
+
+
+class PushDeviceSerializer(serializers.ModelSerializer):
+    profile = ExternalRef(queryset=Profile.objects.all())
+
+    class Meta:
+        model = PushDevice
+        fields = ["id", "profile", "token", "platform", "active", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]

@@ -1,0 +1,20 @@
+from profiles.models.catalog import InventoryItem, Plan, Product
+from profiles.models.consent import Channel, Consent, ConsentEvent, ConsentStatus, PushDevice, Suppression
+from profiles.models.entities import Booking, Purchase, Subscription
+from profiles.models.profile import Profile
+
+__all__ = [
+    "Booking",
+    "Channel",
+    "Consent",
+    "ConsentEvent",
+    "ConsentStatus",
+    "InventoryItem",
+    "Plan",
+    "Product",
+    "Profile",
+    "Purchase",
+    "PushDevice",
+    "Subscription",
+    "Suppression",
+]
