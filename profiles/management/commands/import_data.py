@@ -1,0 +1,60 @@
+import io
+import os
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from profiles.ingestion.files import FORMATS, IMPORTERS, ImportFileError, format_error, import_stream
+
+
+class Command(BaseCommand):
+    help = (
+        "Import profiles, an entity or consent events from a CSV or JSON Lines file (streamed, in "
+        "batches). Rejected lines are listed with their line numbers; the exit status is 1 when any "
+        "line was rejected. Use '-' to read standard input."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=sorted(IMPORTERS), help="What the file holds.")
+        parser.add_argument("path", help="A .csv or .jsonl file, or '-' for standard input.")
+        parser.add_argument("--format", choices=FORMATS, help="Default: from the file's extension.")
+        parser.add_argument("--batch-size", type=int, default=1000, help="Records per transaction (default 1000).")
+        parser.add_argument("--max-errors-shown", type=int, default=100, help="Rejected lines to print (default 100).")
+        parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
+
+    def handle(self, *args, kind, path, format, batch_size, max_errors_shown, no_progress, **options):
+        fmt = format or Path(path).suffix.lstrip(".").lower()
+        if fmt == "ndjson":
+            fmt = "jsonl"
+        if fmt not in FORMATS:
+            raise CommandError(f"Cannot tell the format of {path!r}: pass --format csv or --format jsonl.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        if path == "-":
+            raw, total = sys.stdin.buffer, None
+        else:
+            try:
+                raw, total = open(path, "rb"), os.path.getsize(path)  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise CommandError(f"Cannot open {path}: {exc.strerror}.") from None
+        show = not no_progress and self.stderr.isatty()
+        progress = tqdm.wrapattr(raw, "read", total=total, desc=f"Importing {kind}", disable=not show, file=sys.stderr)
+        try:
+            stream = io.TextIOWrapper(progress, encoding="utf-8-sig", newline="")
+            report = import_stream(kind=kind, stream=stream, fmt=fmt, batch_size=batch_size)
+        except ImportFileError as exc:
+            raise CommandError(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"The file is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+        finally:
+            if raw is not sys.stdin.buffer:
+                raw.close()
+        for error in report.errors[:max_errors_shown]:
+            self.stderr.write(format_error(error))
+        if report.rejected > max_errors_shown:
+            self.stderr.write(f"... and {report.rejected - max_errors_shown} more rejected lines.")
+        self.stdout.write(report.summary())
+        if report.rejected:
+            sys.exit(1)
