@@ -42,8 +42,9 @@ class Command(BaseCommand):
         show = not no_progress and self.stderr.isatty()
         progress = tqdm.wrapattr(raw, "read", total=total, desc=f"Importing {kind}", disable=not show, file=sys.stderr)
         try:
-            stream = io.TextIOWrapper(progress, encoding="utf-8-sig", newline="")
-            report = import_stream(kind=kind, stream=stream, fmt=fmt, batch_size=batch_size)
+            with progress as wrapped:
+                stream = io.TextIOWrapper(wrapped, encoding="utf-8-sig", newline="")
+                report = import_stream(kind=kind, stream=stream, fmt=fmt, batch_size=batch_size)
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None
         except UnicodeDecodeError as exc:
