@@ -113,6 +113,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_AUTOREFRESH = DEBUG  # development: serve what the finders see, no collectstatic needed
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
@@ -173,6 +174,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentStatusEnum": "profiles.models.consent.ConsentStatus",
+        "BookingStatusEnum": "profiles.models.entities.Booking.Status",
+        "SubscriptionStatusEnum": "profiles.models.entities.Subscription.Status",
+    },
 }
 # Largest number of records accepted by one bulk request (larger envelopes answer 413).
 BULK_MAX_RECORDS = env_int("BULK_MAX_RECORDS", 1000, minimum=1)

@@ -32,8 +32,26 @@ class ParsedCharField(serializers.CharField):
             raise serializers.ValidationError(str(exc)) from None
 
 
+class PhoneField(serializers.CharField):
+    """A phone number stored in E.164; a national number takes the profile's country."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, max_length=40, **kwargs)
+
+    def to_internal_value(self, data):
+        parent = self.parent
+        country = parent.initial_data.get("country") if isinstance(parent.initial_data, dict) else None
+        if not country and parent.instance is not None:
+            country = parent.instance.country
+        try:
+            return validation.phone(data, region=str(country or "") or None)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
 class ProfileSerializer(serializers.ModelSerializer):
     email = ParsedCharField(parser=validation.email, max_length=254)
+    phone = PhoneField()
     country = ParsedCharField(parser=validation.country, max_length=2)
     timezone = ParsedCharField(parser=validation.time_zone, max_length=64)
 
@@ -45,15 +63,6 @@ class ProfileSerializer(serializers.ModelSerializer):
             "birth_date", "loyalty_tier", "attributes", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def validate(self, attrs):
-        if attrs.get("phone"):
-            country = attrs.get("country") or (self.instance.country if self.instance else "")
-            try:
-                attrs["phone"] = validation.phone(attrs["phone"], region=country or None)
-            except ValueError as exc:
-                raise serializers.ValidationError({"phone": [str(exc)]}) from None
-        return attrs
 
 
 class ExternalRef(serializers.SlugRelatedField):

@@ -155,20 +155,14 @@ class ConsentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return records
         return Response(services.consent_events_record(records=records).as_dict())
 
-    @extend_schema(responses=serializers.ConsentEventSerializer(many=True), filters=True)
-    @action(detail=False, methods=["get"], url_path="history", filterset_class=filters.ConsentEventFilter)
-    def history(self, request):
-        return self.list(request)
 
-    def get_queryset(self):
-        if self.action == "history":
-            return ConsentEvent.objects.select_related("profile")
-        return super().get_queryset()
 
-    def get_serializer_class(self):
-        if self.action == "history":
-            return serializers.ConsentEventSerializer
-        return super().get_serializer_class()
+class ConsentHistoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """The consent events as reported, oldest first (append-only)."""
+
+    queryset = ConsentEvent.objects.select_related("profile")
+    serializer_class = serializers.ConsentEventSerializer
+    filterset_class = filters.ConsentEventFilter
 
 
 class SuppressionViewSet(

@@ -121,7 +121,7 @@ def import_stream(*, kind: str, stream: IO[str], fmt: str, batch_size: int = 100
     for line, record in records:
         report.lines += 1
         if isinstance(record, _BadLine):
-            report.errors.append({"line": line, "external_id": None, "errors": {"line": [record.message]}})
+            report.errors.append({"line": line, "external_id": None, "errors": {"non_field_errors": [record.message]}})
             continue
         batch.append((line, record))
         if len(batch) >= batch_size:
@@ -134,6 +134,9 @@ def import_stream(*, kind: str, stream: IO[str], fmt: str, batch_size: int = 100
 
 def format_error(error: dict[str, Any]) -> str:
     """`line 12 (cust-9): email: 'x' is not a valid email address`"""
-    reasons = "; ".join(f"{name}: {', '.join(messages)}" for name, messages in error["errors"].items())
+    reasons = "; ".join(
+        ", ".join(messages) if name == "non_field_errors" else f"{name}: {', '.join(messages)}"
+        for name, messages in error["errors"].items()
+    )
     who = f" ({error['external_id']})" if error.get("external_id") else ""
     return f"line {error['line']}{who}: {reasons}"

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from profiles.ingestion.specs import KEY_FIELD, SPECS, EntitySpec
@@ -42,6 +42,35 @@ def ids_by_external_id(model, keys) -> dict[str, int]:
         chunk = keys[start : start + _IN_CHUNK]
         found.update(model._default_manager.filter(external_id__in=chunk).values_list("external_id", "id"))
     return found
+
+
+def update_rows_by_pk(model, fields: list[str], rows: list[tuple[int, dict[str, Any]]], chunk: int = 500) -> None:
+    """`WITH v(pk, f1, ...) AS (VALUES ...) UPDATE t SET f1 = v.f1 ... FROM v WHERE t.pk = v.pk`:
+    one statement per chunk, on PostgreSQL and SQLite alike (fields are attnames or names)."""
+    meta = model._meta
+    model_fields = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    columns = [f"c{i}" for i in range(len(model_fields))]
+    casts = (
+        ["%s::bigint", *(f"%s::{f.db_type(connection)}" for f in model_fields)]
+        if connection.vendor == "postgresql"
+        else ["%s"] * (len(model_fields) + 1)
+    )
+    row_sql = "(" + ", ".join(casts) + ")"
+    assignments = ", ".join(f"{quote(f.column)} = v.{c}" for f, c in zip(model_fields, columns, strict=True))
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            params: list[Any] = []
+            for pk, values in part:
+                params.append(pk)
+                params.extend(f.get_db_prep_save(values[f.name if f.name in values else f.attname], connection) for f in model_fields)
+            cursor.execute(
+                f"WITH v(pk, {', '.join(columns)}) AS (VALUES {', '.join([row_sql] * len(part))}) "
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{quote(meta.pk.column)} = v.pk",
+                params,
+            )
 
 
 def _error(index: int, key: str | None, errors: dict[str, list[str]]) -> dict[str, Any]:
@@ -81,7 +110,7 @@ def entity_bulk_upsert(*, entity: str | EntitySpec, records: list[Any]) -> BulkR
                 values[references[name].attname] = resolved[name][values.pop(name)]
         valid.append((index, key, values))
 
-    existing = set(ids_by_external_id(spec.model, {key for _, key, _ in valid}))
+    existing = ids_by_external_id(spec.model, {key for _, key, _ in valid})
     merged: dict[str, dict[str, Any]] = {}
     indexes: dict[str, list[int]] = defaultdict(list)
     for index, key, values in valid:
@@ -105,20 +134,26 @@ def entity_bulk_upsert(*, entity: str | EntitySpec, records: list[Any]) -> BulkR
             result.created += 1
             result.updated += len(seen) - 1
 
-    # One upsert statement per distinct set of named fields.
-    groups: dict[tuple[str, ...], list[Any]] = defaultdict(list)
+    # New keys: one INSERT ... ON CONFLICT per distinct set of named fields (safe if another
+    # batch creates the same key meanwhile). Existing keys: one UPDATE ... FROM per field set,
+    # so a partial record never has to carry the row's other NOT NULL columns.
     now = timezone.now()
+    inserts: dict[tuple[str, ...], list[Any]] = defaultdict(list)
+    updates: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for key, values in merged.items():
-        instance = spec.model(**{KEY_FIELD: key, **values})
-        instance.created_at = instance.updated_at = now
-        groups[tuple(sorted(values))].append(instance)
+        fields = tuple(sorted(values))
+        if key in existing:
+            updates[fields].append((existing[key], values))
+        else:
+            instance = spec.model(**{KEY_FIELD: key, **values})
+            instance.created_at = instance.updated_at = now
+            inserts[fields].append(instance)
     with transaction.atomic():
-        for fields, instances in groups.items():
+        for fields, instances in inserts.items():
             spec.model._default_manager.bulk_create(
-                instances,
-                update_conflicts=True,
-                unique_fields=[KEY_FIELD],
-                update_fields=[*fields, "updated_at"],
+                instances, update_conflicts=True, unique_fields=[KEY_FIELD], update_fields=[*fields, "updated_at"]
             )
+        for fields, rows in updates.items():
+            update_rows_by_pk(spec.model, [*fields, "updated_at"], [(pk, {**values, "updated_at": now}) for pk, values in rows])
     result.errors.sort(key=lambda error: error["index"])
     return result

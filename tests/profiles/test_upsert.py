@@ -1,0 +1,153 @@
+from decimal import Decimal
+
+import pytest
+
+from profiles.ingestion.upsert import entity_bulk_upsert
+from profiles.models import Booking, Profile, Purchase
+from tests.factories import ProductFactory, ProfileFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_creates_then_updates_by_external_id():
+    first = entity_bulk_upsert(entity="profiles", records=[{"external_id": "c1", "email": "C1@Example.com"}])
+    assert (first.created, first.updated, first.errors) == (1, 0, [])
+    second = entity_bulk_upsert(entity="profiles", records=[{"external_id": "c1", "first_name": "Rita"}])
+    assert (second.created, second.updated) == (0, 1)
+    profile = Profile.objects.get(external_id="c1")
+    assert profile.email == "c1@example.com"
+    assert profile.first_name == "Rita"
+
+
+def test_a_partial_record_leaves_other_fields_alone():
+    ProfileFactory(external_id="c1", email="keep@example.com", city="Porto", loyalty_tier="gold")
+    entity_bulk_upsert(entity="profiles", records=[{"external_id": "c1", "city": "Lisboa"}])
+    profile = Profile.objects.get(external_id="c1")
+    assert (profile.email, profile.city, profile.loyalty_tier) == ("keep@example.com", "Lisboa", "gold")
+
+
+def test_replaying_a_batch_is_idempotent():
+    records = [{"external_id": f"c{i}", "email": f"c{i}@example.com", "country": "ES"} for i in range(5)]
+    entity_bulk_upsert(entity="profiles", records=records)
+    before = list(Profile.objects.order_by("id").values("id", "external_id", "email", "country"))
+    replay = entity_bulk_upsert(entity="profiles", records=records)
+    assert (replay.created, replay.updated, replay.errors) == (0, 5, [])
+    assert list(Profile.objects.order_by("id").values("id", "external_id", "email", "country")) == before
+
+
+def test_the_same_key_twice_in_a_batch_merges_with_the_last_winning():
+    result = entity_bulk_upsert(
+        entity="profiles",
+        records=[
+            {"external_id": "c1", "email": "old@example.com", "first_name": "Ana"},
+            {"external_id": "c1", "email": "new@example.com"},
+        ],
+    )
+    assert (result.created, result.updated) == (1, 1)
+    profile = Profile.objects.get(external_id="c1")
+    assert (profile.email, profile.first_name) == ("new@example.com", "Ana")
+
+
+def test_invalid_records_are_reported_and_valid_ones_applied():
+    result = entity_bulk_upsert(
+        entity="profiles",
+        records=[
+            {"external_id": "ok-1", "email": "ok@example.com"},
+            {"external_id": "bad-1", "email": "not-an-email", "birth_date": "31/12/1990"},
+            {"email": "nokey@example.com"},
+            "not an object",
+            {"external_id": "bad-2", "phone": "12", "country": "PT", "shoe_size": 42},
+            {"external_id": "ok-2", "phone": "+351 912 345 678"},
+        ],
+    )
+    assert (result.created, result.updated) == (2, 0)
+    by_index = {error["index"]: error for error in result.errors}
+    assert sorted(by_index) == [1, 2, 3, 4]
+    assert set(by_index[1]["errors"]) == {"email", "birth_date"}
+    assert by_index[2]["errors"] == {"external_id": ["is required"]}
+    assert "non_field_errors" in by_index[3]["errors"]
+    assert set(by_index[4]["errors"]) == {"phone", "shoe_size"}
+    assert not Profile.objects.filter(external_id__startswith="bad").exists()
+    assert Profile.objects.get(external_id="ok-2").phone == "+351912345678"
+
+
+def test_a_national_phone_number_takes_the_records_country():
+    entity_bulk_upsert(entity="profiles", records=[{"external_id": "c1", "phone": "912 345 678", "country": "pt"}])
+    profile = Profile.objects.get(external_id="c1")
+    assert (profile.phone, profile.country) == ("+351912345678", "PT")
+
+
+def test_references_are_resolved_by_external_id_and_unknown_ones_rejected():
+    ProfileFactory(external_id="c1")
+    ProductFactory(external_id="SKU-1")
+    result = entity_bulk_upsert(
+        entity="bookings",
+        records=[
+            {"external_id": "b1", "profile": "c1", "product": "SKU-1", "status": "confirmed",
+             "check_in": "2026-06-01", "amount": "199.90", "currency": "eur"},
+            {"external_id": "b2", "profile": "nobody", "product": "SKU-1"},
+            {"external_id": "b3", "profile": "c1", "product": "SKU-404"},
+        ],
+    )  # fmt: skip
+    assert result.created == 1
+    assert [(e["index"], list(e["errors"])) for e in result.errors] == [(1, ["profile"]), (2, ["product"])]
+    booking = Booking.objects.get(external_id="b1")
+    assert booking.profile.external_id == "c1"
+    assert booking.amount == Decimal("199.90")
+    assert booking.currency == "EUR"
+
+
+def test_a_new_row_needs_its_required_fields_but_an_update_does_not():
+    ProfileFactory(external_id="c1")
+    ProductFactory(external_id="SKU-1")
+    missing = entity_bulk_upsert(entity="purchases", records=[{"external_id": "p1", "profile": "c1"}])
+    assert missing.created == 0
+    assert set(missing.errors[0]["errors"]) == {"product", "amount", "purchased_at"}
+    entity_bulk_upsert(
+        entity="purchases",
+        records=[{"external_id": "p1", "profile": "c1", "product": "SKU-1", "amount": 10, "purchased_at": "2026-01-01T10:00:00Z"}],
+    )
+    update = entity_bulk_upsert(entity="purchases", records=[{"external_id": "p1", "amount": "12.5"}])
+    assert (update.updated, update.errors) == (1, [])
+    assert Purchase.objects.get(external_id="p1").amount == Decimal("12.50")
+
+
+def test_a_required_field_cannot_be_emptied():
+    ProductFactory(external_id="SKU-1", name="Suite")
+    result = entity_bulk_upsert(entity="products", records=[{"external_id": "SKU-1", "name": ""}])
+    assert result.errors[0]["errors"] == {"name": ["may not be empty"]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("country", "Portugal"),
+        ("timezone", "Mars/Olympus"),
+        ("birth_date", "1990-02-30"),
+        ("attributes", "[1, 2]"),
+        ("first_name", "x" * 101),
+        ("email", 42.5),
+    ],
+)
+def test_each_field_is_validated(field, value):
+    result = entity_bulk_upsert(entity="profiles", records=[{"external_id": "c1", field: value}])
+    assert list(result.errors[0]["errors"]) == [field]
+    assert not Profile.objects.exists()
+
+
+def test_other_entities_round_trip():
+    ProfileFactory(external_id="c1")
+    assert entity_bulk_upsert(entity="plans", records=[{"external_id": "PLAN-1", "name": "Plus", "price": "9.99"}]).created == 1
+    assert entity_bulk_upsert(entity="products", records=[{"external_id": "SKU-1", "name": "Suite"}]).created == 1
+    inventory = entity_bulk_upsert(entity="inventory", records=[{"external_id": "i1", "product": "SKU-1", "location": "Porto", "quantity": "7"}])
+    assert inventory.created == 1
+    subscription = entity_bulk_upsert(
+        entity="subscriptions",
+        records=[{"external_id": "s1", "profile": "c1", "plan": "PLAN-1", "status": "paused"}],
+    )
+    assert "status" in subscription.errors[0]["errors"]
+    subscription = entity_bulk_upsert(
+        entity="subscriptions",
+        records=[{"external_id": "s1", "profile": "c1", "plan": "PLAN-1", "status": "active", "renews_at": "2026-12-01T00:00:00+01:00"}],
+    )
+    assert subscription.created == 1
