@@ -48,6 +48,4 @@ def healthz(request):
         return JsonResponse({"error": f"unknown checks: {', '.join(unknown)}"}, status=400)
     report = {name: CHECKS[name]() for name in wanted}
     healthy = all(value == "ok" for value in report.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "failing", "checks": report}, status=200 if healthy else 503
-    )
+    return JsonResponse({"status": "ok" if healthy else "failing", "checks": report}, status=200 if healthy else 503)

@@ -17,7 +17,7 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", True)
 
-_DEV_SECRET = "dev-only-secret-do-not-use-in-production-3f9a1c7e5b2d8046"
+_DEV_SECRET = "dev-only-secret-do-not-use-in-production-3f9a1c7e5b2d8046"  # noqa: S105 - refused when DEBUG=false
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else None)
 if not DEBUG and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("With DEBUG=false, SECRET_KEY must be a random string of 50+ characters.")

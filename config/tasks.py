@@ -9,6 +9,4 @@ from config.models import WorkerHeartbeat
 
 def heartbeat() -> None:
     """Record that a worker is alive; scheduled every minute by `setup_schedules`."""
-    WorkerHeartbeat.objects.update_or_create(
-        name=socket.gethostname()[:100], defaults={"seen_at": timezone.now()}
-    )
+    WorkerHeartbeat.objects.update_or_create(name=socket.gethostname()[:100], defaults={"seen_at": timezone.now()})

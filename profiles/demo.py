@@ -105,7 +105,9 @@ class DemoBuilder:
         counts = {"products": len(products), "plans": len(plans)}
         for start in range(0, self.sizes.profiles, chunk):
             with transaction.atomic():
-                for name, n in self._profile_chunk(start, min(chunk, self.sizes.profiles - start), products, plans).items():
+                for name, n in self._profile_chunk(
+                    start, min(chunk, self.sizes.profiles - start), products, plans
+                ).items():
                     counts[name] = counts.get(name, 0) + n
         return counts
 
@@ -168,7 +170,11 @@ class DemoBuilder:
             ))  # fmt: skip
         profiles = Profile.objects.bulk_create(profiles, batch_size=1000)
         if profiles[0].pk is None:  # a backend that does not return ids
-            by_key = dict(Profile.objects.filter(external_id__in=[p.external_id for p in profiles]).values_list("external_id", "id"))
+            by_key = dict(
+                Profile.objects.filter(external_id__in=[p.external_id for p in profiles]).values_list(
+                    "external_id", "id"
+                )
+            )
             for profile in profiles:
                 profile.pk = profile.id = by_key[profile.external_id]
         counts = {"profiles": len(profiles)}
@@ -186,7 +192,7 @@ class DemoBuilder:
                 product = rng.choice(stays)
                 check_in = self.today + dt.timedelta(days=rng.randint(-400, 180))
                 nights = rng.randint(1, 7)
-                status = ("completed" if check_in < self.today else rng.choice(["confirmed", "confirmed", "pending"]))
+                status = "completed" if check_in < self.today else rng.choice(["confirmed", "confirmed", "pending"])
                 if rng.random() < 0.1:
                     status = "cancelled"
                 bookings.append(Booking(
@@ -223,7 +229,9 @@ class DemoBuilder:
         for profile in profiles:
             choices = []
             if profile.email:
-                choices.append((Channel.EMAIL, ConsentStatus.OPTED_OUT if rng.random() < 0.1 else ConsentStatus.OPTED_IN))
+                choices.append(
+                    (Channel.EMAIL, ConsentStatus.OPTED_OUT if rng.random() < 0.1 else ConsentStatus.OPTED_IN)
+                )
             if profile.phone and rng.random() < 0.5:
                 choices.append((Channel.SMS, ConsentStatus.OPTED_IN if rng.random() < 0.8 else ConsentStatus.OPTED_OUT))
             if rng.random() < 0.25:
@@ -233,8 +241,14 @@ class DemoBuilder:
             for channel, status in choices:
                 occurred = self.now - dt.timedelta(days=rng.randint(0, 900))
                 source = rng.choice(["signup_form", "checkout", "preference_center", "import"])
-                consents.append(Consent(profile_id=profile.pk, channel=channel, status=status, source=source, occurred_at=occurred))
-                events.append(ConsentEvent(profile_id=profile.pk, channel=channel, status=status, source=source, occurred_at=occurred))
+                consents.append(
+                    Consent(profile_id=profile.pk, channel=channel, status=status, source=source, occurred_at=occurred)
+                )
+                events.append(
+                    ConsentEvent(
+                        profile_id=profile.pk, channel=channel, status=status, source=source, occurred_at=occurred
+                    )
+                )
             if profile.email and rng.random() < 0.01:
                 suppressions.append(Suppression(channel=Channel.EMAIL, address=profile.email,
                                                 reason=rng.choice(["hard_bounce", "complaint"])))  # fmt: skip

@@ -114,7 +114,11 @@ def consent_events_record(*, records: list[Any]) -> ConsentResult:
     for index, values in parsed:
         if values["profile"] not in profile_ids:
             result.errors.append(
-                {"index": index, "external_id": values["profile"], "errors": {"profile": [f"unknown profile {values['profile']!r}"]}}
+                {
+                    "index": index,
+                    "external_id": values["profile"],
+                    "errors": {"profile": [f"unknown profile {values['profile']!r}"]},
+                }
             )
             continue
         events.append(ConsentEvent(profile_id=profile_ids[values.pop("profile")], **values))

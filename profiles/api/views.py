@@ -156,7 +156,6 @@ class ConsentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(services.consent_events_record(records=records).as_dict())
 
 
-
 class ConsentHistoryViewSet(viewsets.ReadOnlyModelViewSet):
     """The consent events as reported, oldest first (append-only)."""
 

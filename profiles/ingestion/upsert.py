@@ -65,7 +65,10 @@ def update_rows_by_pk(model, fields: list[str], rows: list[tuple[int, dict[str, 
             params: list[Any] = []
             for pk, values in part:
                 params.append(pk)
-                params.extend(f.get_db_prep_save(values[f.name if f.name in values else f.attname], connection) for f in model_fields)
+                params.extend(
+                    f.get_db_prep_save(values[f.name if f.name in values else f.attname], connection)
+                    for f in model_fields
+                )
             cursor.execute(
                 f"WITH v(pk, {', '.join(columns)}) AS (VALUES {', '.join([row_sql] * len(part))}) "
                 f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{quote(meta.pk.column)} = v.pk",
@@ -154,6 +157,8 @@ def entity_bulk_upsert(*, entity: str | EntitySpec, records: list[Any]) -> BulkR
                 instances, update_conflicts=True, unique_fields=[KEY_FIELD], update_fields=[*fields, "updated_at"]
             )
         for fields, rows in updates.items():
-            update_rows_by_pk(spec.model, [*fields, "updated_at"], [(pk, {**values, "updated_at": now}) for pk, values in rows])
+            update_rows_by_pk(
+                spec.model, [*fields, "updated_at"], [(pk, {**values, "updated_at": now}) for pk, values in rows]
+            )
     result.errors.sort(key=lambda error: error["index"])
     return result

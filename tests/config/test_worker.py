@@ -17,7 +17,9 @@ def test_a_real_worker_runs_a_queued_task(tmp_path):
     env.pop("DJANGO_SETTINGS_MODULE", None)
 
     def manage(*args):
-        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120
+        )
 
     manage("migrate", "--noinput")
     manage("shell", "-c", "from django_q.tasks import async_task; async_task('config.tasks.heartbeat')")

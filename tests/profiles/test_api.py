@@ -31,7 +31,13 @@ def test_bulk_upsert_answers_counts_and_indexed_errors(steward_api):
     ProfileFactory(external_id="c1")
     response = steward_api.post(
         "/api/v1/profiles/bulk-upsert/",
-        {"records": [{"external_id": "c1", "city": "Porto"}, {"external_id": "c2", "email": "x"}, {"external_id": "c3"}]},
+        {
+            "records": [
+                {"external_id": "c1", "city": "Porto"},
+                {"external_id": "c2", "email": "x"},
+                {"external_id": "c3"},
+            ]
+        },
         format="json",
     )
     assert response.status_code == 200
@@ -101,8 +107,13 @@ def test_profiles_are_filtered_and_paginated_by_cursor(steward_api):
     first = steward_api.get("/api/v1/profiles/", {"country": "PT", "page_size": 2}).json()
     assert [p["external_id"] for p in first["results"]] == ["c0", "c2"]
     second = steward_api.get(first["next"]).json()
-    assert [p["external_id"] for p in second["results"]] == ["c4", "x"] or [p["external_id"] for p in second["results"]] == ["c4"]
-    assert steward_api.get("/api/v1/profiles/", {"email": "SOMEONE@example.com"}).json()["results"][0]["external_id"] == "x"
+    assert [p["external_id"] for p in second["results"]] == ["c4", "x"] or [
+        p["external_id"] for p in second["results"]
+    ] == ["c4"]
+    assert (
+        steward_api.get("/api/v1/profiles/", {"email": "SOMEONE@example.com"}).json()["results"][0]["external_id"]
+        == "x"
+    )
 
 
 def test_page_size_is_capped_at_1000(steward_api):
@@ -147,10 +158,16 @@ def test_a_viewer_can_read_consent_history(api_as):
 
 
 def test_suppressions_are_normalised_and_idempotent(steward_api):
-    first = steward_api.post("/api/v1/suppressions/", {"channel": "email", "address": " Bounce@Example.com ", "reason": "hard_bounce"}, format="json")
+    first = steward_api.post(
+        "/api/v1/suppressions/",
+        {"channel": "email", "address": " Bounce@Example.com ", "reason": "hard_bounce"},
+        format="json",
+    )
     assert first.status_code == 201
     assert first.json()["address"] == "bounce@example.com"
-    again = steward_api.post("/api/v1/suppressions/", {"channel": "email", "address": "bounce@example.com"}, format="json")
+    again = steward_api.post(
+        "/api/v1/suppressions/", {"channel": "email", "address": "bounce@example.com"}, format="json"
+    )
     assert again.status_code == 200
     assert Suppression.objects.count() == 1
     bad = steward_api.post("/api/v1/suppressions/", {"channel": "sms", "address": "call me"}, format="json")
@@ -160,10 +177,14 @@ def test_suppressions_are_normalised_and_idempotent(steward_api):
 
 def test_push_devices_name_their_profile_by_external_id(steward_api):
     ProfileFactory(external_id="c1")
-    response = steward_api.post("/api/v1/push-devices/", {"profile": "c1", "token": "tok-1", "platform": "ios"}, format="json")
+    response = steward_api.post(
+        "/api/v1/push-devices/", {"profile": "c1", "token": "tok-1", "platform": "ios"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     assert PushDevice.objects.get().profile.external_id == "c1"
-    unknown = steward_api.post("/api/v1/push-devices/", {"profile": "nobody", "token": "tok-2", "platform": "ios"}, format="json")
+    unknown = steward_api.post(
+        "/api/v1/push-devices/", {"profile": "nobody", "token": "tok-2", "platform": "ios"}, format="json"
+    )
     assert unknown.status_code == 400
 
 

@@ -45,7 +45,9 @@ def test_on_equal_timestamps_the_later_arrival_wins(profile):
     consent_events_record(records=[event("opted_in", "2026-03-01T00:00:00Z")])
     consent_events_record(records=[event("opted_out", "2026-03-01T00:00:00Z")])
     assert Consent.objects.get(profile=profile).status == "opted_out"
-    consent_events_record(records=[event("opted_in", "2026-03-01T00:00:00Z"), event("opted_out", "2026-03-01T00:00:00Z")])
+    consent_events_record(
+        records=[event("opted_in", "2026-03-01T00:00:00Z"), event("opted_out", "2026-03-01T00:00:00Z")]
+    )
     assert Consent.objects.get(profile=profile).status == "opted_out"
 
 
@@ -59,7 +61,9 @@ def test_a_newer_event_moves_the_state_forward(profile):
 
 
 def test_channels_are_independent(profile):
-    consent_events_record(records=[event("opted_in", "2026-03-01T00:00:00Z", channel="sms"), event("opted_out", "2026-03-01T00:00:00Z")])
+    consent_events_record(
+        records=[event("opted_in", "2026-03-01T00:00:00Z", channel="sms"), event("opted_out", "2026-03-01T00:00:00Z")]
+    )
     assert dict(Consent.objects.values_list("channel", "status")) == {"sms": "opted_in", "email": "opted_out"}
 
 

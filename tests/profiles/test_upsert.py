@@ -105,7 +105,15 @@ def test_a_new_row_needs_its_required_fields_but_an_update_does_not():
     assert set(missing.errors[0]["errors"]) == {"product", "amount", "purchased_at"}
     entity_bulk_upsert(
         entity="purchases",
-        records=[{"external_id": "p1", "profile": "c1", "product": "SKU-1", "amount": 10, "purchased_at": "2026-01-01T10:00:00Z"}],
+        records=[
+            {
+                "external_id": "p1",
+                "profile": "c1",
+                "product": "SKU-1",
+                "amount": 10,
+                "purchased_at": "2026-01-01T10:00:00Z",
+            }
+        ],
     )
     update = entity_bulk_upsert(entity="purchases", records=[{"external_id": "p1", "amount": "12.5"}])
     assert (update.updated, update.errors) == (1, [])
@@ -137,9 +145,14 @@ def test_each_field_is_validated(field, value):
 
 def test_other_entities_round_trip():
     ProfileFactory(external_id="c1")
-    assert entity_bulk_upsert(entity="plans", records=[{"external_id": "PLAN-1", "name": "Plus", "price": "9.99"}]).created == 1
+    assert (
+        entity_bulk_upsert(entity="plans", records=[{"external_id": "PLAN-1", "name": "Plus", "price": "9.99"}]).created
+        == 1
+    )
     assert entity_bulk_upsert(entity="products", records=[{"external_id": "SKU-1", "name": "Suite"}]).created == 1
-    inventory = entity_bulk_upsert(entity="inventory", records=[{"external_id": "i1", "product": "SKU-1", "location": "Porto", "quantity": "7"}])
+    inventory = entity_bulk_upsert(
+        entity="inventory", records=[{"external_id": "i1", "product": "SKU-1", "location": "Porto", "quantity": "7"}]
+    )
     assert inventory.created == 1
     subscription = entity_bulk_upsert(
         entity="subscriptions",
@@ -148,6 +161,14 @@ def test_other_entities_round_trip():
     assert "status" in subscription.errors[0]["errors"]
     subscription = entity_bulk_upsert(
         entity="subscriptions",
-        records=[{"external_id": "s1", "profile": "c1", "plan": "PLAN-1", "status": "active", "renews_at": "2026-12-01T00:00:00+01:00"}],
+        records=[
+            {
+                "external_id": "s1",
+                "profile": "c1",
+                "plan": "PLAN-1",
+                "status": "active",
+                "renews_at": "2026-12-01T00:00:00+01:00",
+            }
+        ],
     )
     assert subscription.created == 1

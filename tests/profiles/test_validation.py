@@ -1,5 +1,5 @@
-import re
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest

@@ -24,9 +24,10 @@ class Command(BaseCommand):
         if options["if_empty"] and Profile.objects.exists():
             self.stdout.write("The customer store has data already: demo not seeded.")
             return
-        if Product.objects.filter(external_id__startswith="SKU-").exists() or Profile.objects.filter(
-            external_id__startswith="cust-"
-        ).exists():
+        if (
+            Product.objects.filter(external_id__startswith="SKU-").exists()
+            or Profile.objects.filter(external_id__startswith="cust-").exists()
+        ):
             raise CommandError("Demo data exists already (SKU-/cust- ids). Seed into an empty database.")
         sizes = DemoSizes(
             profiles=options["profiles"],
