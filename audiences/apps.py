@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class AudiencesConfig(AppConfig):
     name = "audiences"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from audiences import dimensions
+
+        dimensions.register_builtin()

@@ -213,6 +213,13 @@ else:
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
     raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY.")
 
+# Audiences: PostgreSQL work_mem for evaluation transactions (grouped and anti-join subqueries hash
+# in memory), how many snapshots each audience keeps, and how old an unused population must be
+# before `purge_populations` deletes it.
+AUDIENCE_EVALUATION_WORK_MEM = env_str("AUDIENCE_EVALUATION_WORK_MEM", "256MB")
+AUDIENCE_SNAPSHOTS_KEPT = env_int("AUDIENCE_SNAPSHOTS_KEPT", 5, minimum=1)
+POPULATION_RETENTION_HOURS = env_int("POPULATION_RETENTION_HOURS", 24, minimum=1)
+
 # Health: a worker counts as alive if its heartbeat is younger than this many seconds.
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180, minimum=60)
 

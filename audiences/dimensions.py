@@ -1,0 +1,220 @@
+"""Targeting dimensions: which tables audiences can be built over, and what a rule may reach.
+
+A dimension names a model, a key (`profile`, `booking`...), how its rows reach the profile, a
+whitelist of filterable fields with their types, the to-one links a field path may follow
+(`product.category` on a booking), the to-many relations usable in `has` and aggregate
+conditions, and the paths usable to change dimension. Nothing outside the whitelist is
+reachable: the compiler only ever hands the ORM paths written here, never a client's string.
+
+A deployer registers their own model in a few lines (docs/audiences.md):
+
+    register(Dimension(
+        key="ticket", model=SupportTicket, label="Support tickets", profile_path="customer",
+        fields=[Field("status", CHOICE, choices=("open", "closed")), Field("opened_at", DATETIME)],
+        to_one={"customer": "profile"},
+    ))
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import models
+
+STRING, CHOICE, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN = (
+    "string", "choice", "integer", "decimal", "date", "datetime", "boolean",
+)  # fmt: skip
+TYPES = (STRING, CHOICE, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN)
+_NUMERIC_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "is_null")
+_DATE_OPS = (*_NUMERIC_OPS, "before", "after", "in_last_days", "in_next_days")
+OPERATORS: dict[str, tuple[str, ...]] = {
+    STRING: ("eq", "ne", "in", "not_in", "contains", "icontains", "startswith", "is_null"),
+    CHOICE: ("eq", "ne", "in", "not_in", "is_null"),
+    INTEGER: _NUMERIC_OPS,
+    DECIMAL: _NUMERIC_OPS,
+    DATE: _DATE_OPS,
+    DATETIME: _DATE_OPS,
+    BOOLEAN: ("eq", "ne", "is_null"),
+}
+AGGREGATES = ("count", "sum", "avg", "min", "max")
+AGGREGATE_TYPES = {"sum": (INTEGER, DECIMAL), "avg": (INTEGER, DECIMAL), "min": (INTEGER, DECIMAL, DATE, DATETIME),
+                   "max": (INTEGER, DECIMAL, DATE, DATETIME)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Field:
+    """A filterable field: `name` as rules write it, `path` the ORM path (default: the name)."""
+
+    name: str
+    type: str
+    path: str = ""
+    label: str = ""
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.type not in TYPES:
+            raise ValueError(f"Unknown field type {self.type!r} for {self.name!r}")
+        object.__setattr__(self, "path", self.path or self.name)
+        object.__setattr__(self, "label", self.label or self.name.replace("_", " ").capitalize())
+
+    @property
+    def operators(self) -> tuple[str, ...]:
+        return OPERATORS[self.type]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A to-many relation for `has` / aggregates: rows of `dimension` whose `via` points here."""
+
+    name: str
+    dimension: str
+    via: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ChangePath:
+    """How to move a population to another dimension: `path` is the ORM path from this model
+    to the target's primary key (`profile` on a booking), or `reverse` the path from the target
+    model back to this one (`bookings__product` for product -> profiles who booked it)."""
+
+    name: str
+    dimension: str
+    path: str = ""
+    reverse: str = ""
+    label: str = ""
+
+
+@dataclass
+class Dimension:
+    key: str
+    model: type[models.Model]
+    label: str
+    profile_path: str | None  # ORM path to the profile's id; None when rows have no profile
+    fields: list[Field]
+    to_one: dict[str, str] = field(default_factory=dict)  # link name (an FK on the model) -> dimension key
+    relations: list[Relation] = field(default_factory=list)
+    change_paths: list[ChangePath] = field(default_factory=list)
+    display_fields: tuple[str, ...] = ()  # shown in samples
+
+    def __post_init__(self):
+        self.field_map = {f.name: f for f in self.fields}
+        self.relation_map = {r.name: r for r in self.relations}
+        self.change_path_map = {c.name: c for c in self.change_paths}
+
+    @property
+    def profile_id_path(self) -> str | None:
+        if self.profile_path is None:
+            return None
+        return "pk" if self.profile_path == "" else f"{self.profile_path}_id"
+
+
+_registry: dict[str, Dimension] = {}
+
+
+def register(dimension: Dimension) -> Dimension:
+    if dimension.key in _registry:
+        raise ValueError(f"A dimension {dimension.key!r} is registered already")
+    _registry[dimension.key] = dimension
+    return dimension
+
+
+def get(key: str) -> Dimension:
+    return _registry[key]
+
+
+def all_dimensions() -> list[Dimension]:
+    return list(_registry.values())
+
+
+def choices() -> list[tuple[str, str]]:
+    return [(d.key, d.label) for d in _registry.values()]
+
+
+def _choices_of(model, name) -> tuple[str, ...]:
+    return tuple(value for value, _ in model._meta.get_field(name).flatchoices)
+
+
+def register_builtin() -> None:
+    """The dimensions of the shipped customer store (called once from AudiencesConfig.ready)."""
+    from profiles.models import Booking, Consent, InventoryItem, Plan, Product, Profile, Purchase, Subscription
+
+    money = lambda name="amount": Field(name, DECIMAL)  # noqa: E731
+    register(Dimension(
+        key="profile", model=Profile, label="Profiles", profile_path="",
+        fields=[
+            Field("external_id", STRING), Field("email", STRING), Field("phone", STRING),
+            Field("first_name", STRING), Field("last_name", STRING), Field("locale", STRING),
+            Field("timezone", STRING), Field("country", STRING), Field("city", STRING),
+            Field("postal_code", STRING), Field("region", STRING), Field("birth_date", DATE),
+            Field("loyalty_tier", STRING), Field("created_at", DATETIME), Field("updated_at", DATETIME),
+        ],
+        relations=[
+            Relation("bookings", "booking", "profile"), Relation("purchases", "purchase", "profile"),
+            Relation("subscriptions", "subscription", "profile"), Relation("consents", "consent", "profile"),
+        ],
+        change_paths=[
+            ChangePath("bookings", "booking", reverse="profile"),
+            ChangePath("purchases", "purchase", reverse="profile"),
+            ChangePath("subscriptions", "subscription", reverse="profile"),
+        ],
+        display_fields=("email", "first_name", "last_name", "country", "loyalty_tier"),
+    ))  # fmt: skip
+    register(Dimension(
+        key="product", model=Product, label="Products", profile_path=None,
+        fields=[Field("external_id", STRING, label="SKU"), Field("name", STRING), Field("category", STRING),
+                money("price"), Field("currency", STRING), Field("created_at", DATETIME)],
+        relations=[Relation("bookings", "booking", "product"), Relation("purchases", "purchase", "product"),
+                   Relation("inventory", "inventory", "product")],
+        change_paths=[
+            ChangePath("bookers", "profile", reverse="bookings__product", label="Profiles who booked it"),
+            ChangePath("buyers", "profile", reverse="purchases__product", label="Profiles who bought it"),
+        ],
+        display_fields=("name", "category", "price"),
+    ))  # fmt: skip
+    register(Dimension(
+        key="booking", model=Booking, label="Bookings", profile_path="profile",
+        fields=[Field("external_id", STRING), Field("status", CHOICE, choices=_choices_of(Booking, "status")),
+                Field("check_in", DATE), Field("check_out", DATE), money(), Field("currency", STRING),
+                Field("booked_at", DATETIME)],
+        to_one={"profile": "profile", "product": "product"},
+        change_paths=[ChangePath("profile", "profile", path="profile"), ChangePath("product", "product", path="product")],
+        display_fields=("status", "check_in", "amount"),
+    ))  # fmt: skip
+    register(Dimension(
+        key="purchase", model=Purchase, label="Purchases", profile_path="profile",
+        fields=[Field("external_id", STRING), Field("quantity", INTEGER), money(), Field("currency", STRING),
+                Field("purchased_at", DATETIME)],
+        to_one={"profile": "profile", "product": "product"},
+        change_paths=[ChangePath("profile", "profile", path="profile"), ChangePath("product", "product", path="product")],
+        display_fields=("purchased_at", "amount", "quantity"),
+    ))  # fmt: skip
+    register(Dimension(
+        key="subscription", model=Subscription, label="Subscriptions", profile_path="profile",
+        fields=[Field("external_id", STRING), Field("status", CHOICE, choices=_choices_of(Subscription, "status")),
+                Field("started_at", DATETIME), Field("renews_at", DATETIME), Field("cancelled_at", DATETIME)],
+        to_one={"profile": "profile", "plan": "plan"},
+        change_paths=[ChangePath("profile", "profile", path="profile")],
+        display_fields=("status", "renews_at"),
+    ))  # fmt: skip
+    register(Dimension(
+        key="plan", model=Plan, label="Plans", profile_path=None,
+        fields=[Field("external_id", STRING), Field("name", STRING), Field("tier", STRING), money("price")],
+        relations=[Relation("subscriptions", "subscription", "plan")],
+        change_paths=[ChangePath("subscribers", "profile", reverse="subscriptions__plan", label="Subscribers")],
+        display_fields=("name", "tier", "price"),
+    ))  # fmt: skip
+    register(Dimension(
+        key="inventory", model=InventoryItem, label="Inventory", profile_path=None,
+        fields=[Field("external_id", STRING), Field("location", STRING), Field("quantity", INTEGER)],
+        to_one={"product": "product"},
+        change_paths=[ChangePath("product", "product", path="product")],
+        display_fields=("location", "quantity"),
+    ))  # fmt: skip
+    register(Dimension(
+        key="consent", model=Consent, label="Consents", profile_path="profile",
+        fields=[Field("channel", CHOICE, choices=_choices_of(Consent, "channel")),
+                Field("status", CHOICE, choices=_choices_of(Consent, "status")),
+                Field("source", STRING), Field("occurred_at", DATETIME)],
+        to_one={"profile": "profile"},
+        change_paths=[ChangePath("profile", "profile", path="profile")],
+        display_fields=("channel", "status", "occurred_at"),
+    ))  # fmt: skip

@@ -1,0 +1,407 @@
+"""Rule validation: JSON in, a tree of nodes out, or every problem named by its path.
+
+    {"all": [{"field": "country", "op": "eq", "value": "PT"},
+             {"has": "bookings", "where": {"field": "status", "op": "eq", "value": "confirmed"}}]}
+
+Errors read `all[1].where.field: unknown field "statuss" on booking; did you mean "status"?`.
+Field names are looked up in the dimension's whitelist segment by segment (`product.category`
+follows the booking's to-one link `product`); nothing else is accepted, so no ORM lookup can
+be smuggled in through a name.
+"""
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils import timezone
+
+from audiences import dimensions as dims
+from audiences.rules.nodes import Aggregate, All, AnyOf, Bound, FieldCondition, Has, InAudience, Node, Not
+
+RULE_VERSION = 1
+MAX_DEPTH = 12
+MAX_NODES = 500
+MAX_LIST = 10_000
+MAX_DAYS = 36_500
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_KINDS = ("all", "any", "not", "field", "has", "agg", "in_audience")
+_COUNT_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "between")
+
+
+class RuleError(ValueError):
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {message}" if path else message for path, message in problems))
+
+    def as_dict(self) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for path, message in self.problems:
+            grouped.setdefault(path or "rule", []).append(message)
+        return grouped
+
+
+# Resolves an `in_audience` slug to (dimension key, population id) or raises ValueError.
+AudienceResolver = Callable[[str], tuple[str, int]]
+
+
+@dataclass
+class _Context:
+    resolve_audience: AudienceResolver | None
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    nodes: int = 0
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append((path, message))
+
+
+def parse_rule(dimension: str | dims.Dimension, rule: Any, *, resolve_audience: AudienceResolver | None = None) -> Node:
+    """Validate `rule` for `dimension`; return its nodes or raise RuleError with every problem."""
+    if isinstance(dimension, str):
+        try:
+            dimension = dims.get(dimension)
+        except KeyError:
+            known = ", ".join(d.key for d in dims.all_dimensions())
+            raise RuleError([("dimension", f'unknown dimension "{dimension}"; known: {known}')]) from None
+    context = _Context(resolve_audience=resolve_audience)
+    node = _condition(rule, dimension, "", context, depth=0)
+    if context.problems:
+        raise RuleError(context.problems)
+    return node
+
+
+def _join(path: str, part: str) -> str:
+    if part.startswith("["):
+        return f"{path}{part}"
+    return f"{path}.{part}" if path else part
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+def _condition(raw: Any, dimension: dims.Dimension, path: str, ctx: _Context, depth: int) -> Node | None:
+    ctx.nodes += 1
+    if ctx.nodes > MAX_NODES:
+        if ctx.nodes == MAX_NODES + 1:
+            ctx.fail(path, f"a rule may have at most {MAX_NODES} conditions")
+        return None
+    if depth > MAX_DEPTH:
+        ctx.fail(path, f"conditions may nest at most {MAX_DEPTH} deep")
+        return None
+    if not isinstance(raw, dict):
+        ctx.fail(path, "a condition must be a JSON object")
+        return None
+    kinds = [k for k in _KINDS if k in raw]
+    if len(kinds) != 1:
+        found = f"found {', '.join(kinds)}" if kinds else "found none"
+        ctx.fail(path, f"a condition needs exactly one of {', '.join(_KINDS)} ({found})")
+        return None
+    kind = kinds[0]
+    handler = {"all": _group, "any": _group, "not": _not, "field": _field, "has": _has, "agg": _agg,
+               "in_audience": _in_audience}[kind]  # fmt: skip
+    return handler(raw, dimension, path, ctx, depth)
+
+
+def _unexpected(raw: dict, allowed: set[str], path: str, ctx: _Context) -> None:
+    for key in raw:
+        if key not in allowed:
+            ctx.fail(_join(path, key), f'unexpected key "{key}"{_suggest(key, allowed)}')
+
+
+def _group(raw, dimension, path, ctx, depth):
+    kind = "all" if "all" in raw else "any"
+    _unexpected(raw, {kind}, path, ctx)
+    items = raw[kind]
+    if not isinstance(items, list):
+        ctx.fail(_join(path, kind), "must be a list of conditions")
+        return None
+    children = [
+        _condition(item, dimension, _join(path, f"{kind}[{i}]"), ctx, depth + 1) for i, item in enumerate(items)
+    ]
+    if any(child is None for child in children):
+        return None
+    return (All if kind == "all" else AnyOf)(tuple(children))
+
+
+def _not(raw, dimension, path, ctx, depth):
+    _unexpected(raw, {"not"}, path, ctx)
+    child = _condition(raw["not"], dimension, _join(path, "not"), ctx, depth + 1)
+    return None if child is None else Not(child)
+
+
+def resolve_field(dimension: dims.Dimension, name: Any, path: str, ctx: _Context) -> tuple[dims.Field, str] | None:
+    """A whitelisted field by its rule name (`country`, `product.category`) -> (Field, ORM path)."""
+    if not isinstance(name, str) or not name:
+        ctx.fail(path, "must be a field name (a string)")
+        return None
+    segments = name.split(".")
+    current, prefix = dimension, []
+    for position, segment in enumerate(segments):
+        if not _NAME.match(segment):
+            ctx.fail(path, f'"{name}" is not a field name')
+            return None
+        last = position == len(segments) - 1
+        if last:
+            found = current.field_map.get(segment)
+            if found is None:
+                options = list(current.field_map) + [f"{link}." for link in current.to_one]
+                ctx.fail(path, f'unknown field "{segment}" on {current.key}{_suggest(segment, options)}')
+                return None
+            return found, "__".join([*prefix, found.path])
+        if segment not in current.to_one:
+            links = ", ".join(current.to_one) or "none"
+            ctx.fail(
+                path, f'"{segment}" is not a link of {current.key} (links: {links}){_suggest(segment, current.to_one)}'
+            )
+            return None
+        prefix.append(current.model._meta.get_field(segment).name)
+        current = dims.get(current.to_one[segment])
+    return None  # pragma: no cover
+
+
+def _field(raw, dimension, path, ctx, depth):
+    _unexpected(raw, {"field", "op", "value"}, path, ctx)
+    resolved = resolve_field(dimension, raw["field"], _join(path, "field"), ctx)
+    if resolved is None:
+        return None
+    field_def, orm_path = resolved
+    op = raw.get("op")
+    if op not in field_def.operators:
+        ctx.fail(_join(path, "op"), f'"{op}" is not an operator for {field_def.type} field "{raw["field"]}"; use one of: '
+                 f"{', '.join(field_def.operators)}")  # fmt: skip
+        return None
+    if "value" not in raw:
+        ctx.fail(_join(path, "value"), "is required")
+        return None
+    value = _operand(field_def, op, raw["value"], _join(path, "value"), ctx)
+    if value is _INVALID:
+        return None
+    return FieldCondition(field=field_def, orm_path=orm_path, op=op, value=value)
+
+
+_INVALID = object()
+
+
+def _scalar(type_: str, choices: tuple[str, ...], value: Any) -> Any:
+    """Parse one value of a field type, or raise ValueError."""
+    if type_ in (dims.STRING, dims.CHOICE):
+        if not isinstance(value, str) or value == "":
+            raise ValueError("must be a non-empty string (to match no value, use is_null)")
+        if type_ == dims.CHOICE and value not in choices:
+            raise ValueError(f'"{value}" is not one of: {", ".join(choices)}')
+        return value
+    if type_ == dims.BOOLEAN:
+        if not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+    if type_ == dims.INTEGER:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be an integer")
+        return value
+    if type_ == dims.DECIMAL:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("must be a number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError(f'"{value}" is not a number') from None
+        if not number.is_finite():
+            raise ValueError("must be a finite number")
+        return number
+    if type_ == dims.DATE:
+        try:
+            return dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a date (YYYY-MM-DD)") from None
+    if type_ == dims.DATETIME:
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return dt.date.fromisoformat(value)  # a whole day, in the site's time zone
+            except ValueError:
+                pass
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a date-time (ISO 8601) or a date (YYYY-MM-DD)") from None
+        return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+    raise ValueError(f"unsupported type {type_}")  # pragma: no cover
+
+
+def _operand(field_def: dims.Field, op: str, value: Any, path: str, ctx: _Context) -> Any:
+    try:
+        if op == "is_null":
+            if not isinstance(value, bool):
+                raise ValueError("must be true or false")
+            return value
+        if op in ("in_last_days", "in_next_days"):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+                raise ValueError(f"must be a whole number of days from 0 to {MAX_DAYS}")
+            return value
+        if op in ("in", "not_in"):
+            if not isinstance(value, list):
+                raise ValueError("must be a list")
+            if len(value) > MAX_LIST:
+                raise ValueError(f"may hold at most {MAX_LIST} values")
+            return [_scalar(field_def.type, field_def.choices, item) for item in value]
+        if op == "between":
+            if not isinstance(value, list) or len(value) != 2:
+                raise ValueError("must be a list of two values [low, high]")
+            low, high = (_scalar(field_def.type, field_def.choices, item) for item in value)
+            if _comparable(low) > _comparable(high, end=True):
+                raise ValueError("the low value is above the high value")
+            return (low, high)
+        if op in ("contains", "icontains", "startswith") and field_def.type != dims.STRING:
+            raise ValueError(f"{op} applies to text fields only")  # pragma: no cover - filtered by operators
+        return _scalar(field_def.type, field_def.choices, value)
+    except ValueError as exc:
+        ctx.fail(path, str(exc))
+        return _INVALID
+
+
+def _comparable(value: Any, end: bool = False) -> Any:
+    """Dates and date-times compare on one scale (a date stands for its whole day)."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        day = value + dt.timedelta(days=1) if end else value
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return value
+
+
+def _bound(raw: Any, path: str, ctx: _Context, type_: str) -> Bound | None:
+    if not isinstance(raw, dict) or "op" not in raw or "value" not in raw:
+        ctx.fail(path, 'must be {"op": ..., "value": ...}')
+        return None
+    _unexpected(raw, {"op", "value"}, path, ctx)
+    op = raw["op"]
+    if op not in _COUNT_OPS:
+        ctx.fail(_join(path, "op"), f'"{op}" is not one of: {", ".join(_COUNT_OPS)}')
+        return None
+    try:
+        if op == "between":
+            if not isinstance(raw["value"], list) or len(raw["value"]) != 2:
+                raise ValueError("must be a list of two values [low, high]")
+            low, high = (_scalar(type_, (), item) for item in raw["value"])
+            if _comparable(low) > _comparable(high, end=True):
+                raise ValueError("the low value is above the high value")
+            return Bound(op, (low, high))
+        value = _scalar(type_, (), raw["value"])
+    except ValueError as exc:
+        ctx.fail(_join(path, "value"), str(exc))
+        return None
+    if type_ == dims.INTEGER and value < 0:
+        ctx.fail(_join(path, "value"), "a count cannot be negative")
+        return None
+    return Bound(op, value)
+
+
+def _relation(dimension, name, path, ctx):
+    relation = dimension.relation_map.get(name) if isinstance(name, str) else None
+    if relation is None:
+        options = list(dimension.relation_map)
+        ctx.fail(path, f'unknown relation "{name}" on {dimension.key}{_suggest(str(name), options)}'
+                 f"{'' if options else ' (it has none)'}")  # fmt: skip
+    return relation
+
+
+def _has(raw, dimension, path, ctx, depth):
+    _unexpected(raw, {"has", "where", "count"}, path, ctx)
+    relation = _relation(dimension, raw["has"], _join(path, "has"), ctx)
+    if relation is None:
+        return None
+    target = dims.get(relation.dimension)
+    where = _where(raw, target, path, ctx, depth)
+    count = _bound(raw["count"], _join(path, "count"), ctx, dims.INTEGER) if "count" in raw else None
+    if where is _INVALID or ("count" in raw and count is None):
+        return None
+    return Has(relation=relation, target=target, where=where, count=count)
+
+
+def _where(raw, target, path, ctx, depth):
+    if raw.get("where") is None:
+        return None
+    node = _condition(raw["where"], target, _join(path, "where"), ctx, depth + 1)
+    return _INVALID if node is None else node
+
+
+def _agg(raw, dimension, path, ctx, depth):
+    _unexpected(raw, {"agg", "of", "where", "op", "value"}, path, ctx)
+    function = raw["agg"]
+    if function not in dims.AGGREGATES:
+        ctx.fail(_join(path, "agg"), f'"{function}" is not one of: {", ".join(dims.AGGREGATES)}')
+        return None
+    of = raw.get("of")
+    if not isinstance(of, str) or not of:
+        ctx.fail(_join(path, "of"), 'must name a relation ("purchases") or a relation\'s field ("purchases.amount")')
+        return None
+    relation_name, _, field_name = of.partition(".")
+    relation = _relation(dimension, relation_name, _join(path, "of"), ctx)
+    if relation is None:
+        return None
+    target = dims.get(relation.dimension)
+    field_def = None
+    if function == "count":
+        if field_name:
+            ctx.fail(_join(path, "of"), f'count takes a relation only ("{relation_name}")')
+            return None
+        value_type = dims.INTEGER
+    else:
+        if not field_name:
+            ctx.fail(_join(path, "of"), f'{function} needs a field: "{relation_name}.<field>"')
+            return None
+        field_def = target.field_map.get(field_name)
+        if field_def is None or "." in field_name:
+            ctx.fail(
+                _join(path, "of"),
+                f'unknown field "{field_name}" on {target.key}{_suggest(field_name, target.field_map)}',
+            )
+            return None
+        if field_def.type not in dims.AGGREGATE_TYPES[function]:
+            ctx.fail(_join(path, "of"), f'{function} does not apply to {field_def.type} field "{field_name}"')
+            return None
+        value_type = dims.DECIMAL if function in ("sum", "avg") else field_def.type
+    where = _where(raw, target, path, ctx, depth)
+    bound = _bound({"op": raw.get("op"), "value": raw.get("value")}, path, ctx, value_type)
+    if where is _INVALID or bound is None:
+        return None
+    return Aggregate(function=function, relation=relation, target=target, field=field_def, where=where, bound=bound)
+
+
+def _in_audience(raw, dimension, path, ctx, depth):
+    _unexpected(raw, {"in_audience"}, path, ctx)
+    slug = raw["in_audience"]
+    if not isinstance(slug, str) or not slug:
+        ctx.fail(_join(path, "in_audience"), "must be an audience slug")
+        return None
+    if ctx.resolve_audience is None:
+        ctx.fail(_join(path, "in_audience"), "audience references are not available here")
+        return None
+    try:
+        audience_dimension, population_id = ctx.resolve_audience(slug)
+    except ValueError as exc:
+        ctx.fail(_join(path, "in_audience"), str(exc))
+        return None
+    if audience_dimension != dimension.key:
+        ctx.fail(_join(path, "in_audience"), f'audience "{slug}" is over {audience_dimension}, not {dimension.key}')
+        return None
+    return InAudience(slug=slug, population_id=population_id)
+
+
+def referenced_audiences(rule: Any) -> set[str]:
+    """Slugs named by `in_audience` anywhere in a (possibly invalid) rule."""
+    found: set[str] = set()
+    stack = [rule]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("in_audience"), str):
+                found.add(item["in_audience"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
