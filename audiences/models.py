@@ -31,6 +31,9 @@ class PopulationMember(models.Model):
     class Meta:
         verbose_name = "population member"
 
+    def __str__(self):
+        return f"{self.object_id} in population {self.population_id}"
+
 
 slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lower-case letters, digits and hyphens.")
 

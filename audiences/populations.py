@@ -183,7 +183,7 @@ def register_population_reference(finder: Callable[[], Iterable[int] | QuerySet]
     _references.append(finder)
 
 
-def population_purge(*, older_than, batch_size: int = 50) -> tuple[int, int]:
+def population_purge(*, older_than, batch_size: int = 5) -> tuple[int, int]:
     """Delete populations created before `older_than` that nothing references.
     Returns (populations deleted, member rows deleted)."""
     candidates = Population.objects.filter(created_at__lt=older_than)

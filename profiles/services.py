@@ -43,10 +43,11 @@ def profile_erase(*, profile_ids: list[int]) -> int:
     if not ids:
         return 0
     run_erasure_steps(profile_ids=ids)
+    Profile.objects.filter(id__in=ids).delete()
+    # After the delete: deleting writes a last "deleted" history row holding the old values.
     Profile.history.model.objects.filter(id__in=ids).delete()
     for model in (Booking, Purchase, Subscription):
         model.history.model.objects.filter(profile_id__in=ids).delete()
-    Profile.objects.filter(id__in=ids).delete()
     return len(ids)
 
 

@@ -37,7 +37,7 @@ class Compiler:
 
     def q(self, node: Node) -> Q:
         if isinstance(node, All):
-            result = Q()
+            result = Q(pk__isnull=False)  # explicit "everyone", so that not(all []) is nobody
             for child in node.children:
                 result &= self.q(child)
             return result

@@ -1,4 +1,4 @@
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -23,3 +23,15 @@ class BulkUpsertPermissions(ModelPermissions):
         **ModelPermissions.perms_map,
         "POST": ["%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
     }
+
+
+def require_permissions(*perms: str) -> type[BasePermission]:
+    """A permission class granting access to users who hold all of `perms` (app_label.codename)."""
+
+    class RequiredPermissions(BasePermission):
+        message = f"You need the permission(s): {', '.join(perms)}."
+
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.is_authenticated and request.user.has_perms(perms))
+
+    return RequiredPermissions

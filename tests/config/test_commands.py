@@ -7,10 +7,13 @@ from profiles.models import Booking, Consent, Profile, Purchase
 pytestmark = pytest.mark.django_db
 
 
-def test_setup_schedules_installs_the_heartbeat_once():
+def test_setup_schedules_installs_the_system_schedules_once():
     call_command("setup_schedules")
     call_command("setup_schedules")
-    assert list(Schedule.objects.values_list("name", "func")) == [("system.heartbeat", "config.tasks.heartbeat")]
+    assert sorted(Schedule.objects.values_list("name", "func")) == [
+        ("system.heartbeat", "config.tasks.heartbeat"),
+        ("system.purge_populations", "audiences.tasks.purge_populations"),
+    ]
 
 
 def test_ensure_admin_creates_a_login_and_prints_it_again(tmp_path, settings, capsys, django_user_model):

@@ -172,3 +172,19 @@ def test_other_entities_round_trip():
         ],
     )
     assert subscription.created == 1
+
+
+def test_erasure_removes_the_profile_its_rows_and_its_edit_history():
+    from profiles.services import profile_erase, profile_save
+    from tests.factories import BookingFactory, ConsentFactory
+
+    profile = profile_save(profile=Profile(external_id="gone"), data={"email": "gone@example.com"})
+    profile_save(profile=profile, data={"last_name": "Secret"})
+    BookingFactory(profile=profile)
+    ConsentFactory(profile=profile)
+    keep = ProfileFactory(external_id="stays")
+    assert profile_erase(profile_ids=[profile.pk, 999999]) == 1
+    assert list(Profile.objects.values_list("external_id", flat=True)) == ["stays"]
+    assert not Profile.history.filter(id=profile.pk).exists()
+    assert not Booking.history.filter(profile_id=profile.pk).exists()
+    assert keep.bookings.count() == 0

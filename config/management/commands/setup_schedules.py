@@ -1,14 +1,19 @@
 from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
-# The system's own periodic tasks, installed by name (idempotent). Campaign and audience
-# schedules are managed by their apps; this command only installs the system's.
+# The system's own periodic tasks, installed by name (idempotent). Per-audience and per-campaign
+# schedules are managed by their apps when those are saved; this command installs the system's.
 SYSTEM_SCHEDULES = [
     {
         "name": "system.heartbeat",
         "func": "config.tasks.heartbeat",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
+    },
+    {
+        "name": "system.purge_populations",
+        "func": "audiences.tasks.purge_populations",
+        "schedule_type": Schedule.HOURLY,
     },
 ]
 

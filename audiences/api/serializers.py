@@ -1,0 +1,113 @@
+from rest_framework import serializers
+
+from audiences import dimensions as dims
+from audiences.models import Audience, AudienceSnapshot
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AudienceSnapshot
+        fields = ["id", "state", "size", "evaluated_at", "duration_ms", "trigger", "error", "details", "created_at"]
+
+
+class AudienceSerializer(serializers.ModelSerializer):
+    latest_snapshot = SnapshotSerializer(read_only=True)
+    dimension = serializers.ChoiceField(choices=[])
+    rule = serializers.JSONField(required=False, allow_null=True, help_text="The rule (see GET /api/v1/dimensions/).")
+
+    class Meta:
+        model = Audience
+        fields = [
+            "id", "name", "slug", "description", "kind", "dimension", "rule", "rule_version", "refresh_cron",
+            "latest_snapshot", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "rule_version", "latest_snapshot", "created_at", "updated_at"]
+        validators = []  # the service validates (slug uniqueness included)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dimension"].choices = dims.choices()
+        self.fields["slug"].validators = [v for v in self.fields["slug"].validators if "Unique" not in type(v).__name__]
+
+
+class PreviewSerializer(serializers.Serializer):
+    dimension = serializers.ChoiceField(choices=[])
+    rule = serializers.JSONField()
+    sample_size = serializers.IntegerField(min_value=0, max_value=100, default=20)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dimension"].choices = dims.choices()
+
+
+class PreviewResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    sample = serializers.ListField(child=serializers.DictField())
+    duration_ms = serializers.IntegerField()
+
+
+class MemberSerializer(serializers.Serializer):
+    object_id = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True)
+    profile_id = serializers.IntegerField(allow_null=True)
+    profile_external_id = serializers.CharField(allow_null=True)
+
+
+class MemberUploadSerializer(serializers.Serializer):
+    external_ids = serializers.ListField(child=serializers.CharField(max_length=254), required=False)
+    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False)
+    file = serializers.FileField(required=False, help_text="CSV with a header external_id or email (multipart).")
+
+    def validate(self, attrs):
+        given = [name for name in ("external_ids", "emails", "file") if name in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError("Send exactly one of external_ids, emails or file.")
+        return attrs
+
+
+class DistributionSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    values = serializers.ListField(child=serializers.DictField())
+
+
+class FieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField()
+    operators = serializers.ListField(child=serializers.CharField())
+    choices = serializers.ListField(child=serializers.CharField())
+
+
+class DimensionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    has_profile = serializers.BooleanField()
+    fields = FieldSerializer(many=True)
+    links = serializers.DictField(child=serializers.CharField(), help_text="to-one links: name -> dimension")
+    relations = serializers.ListField(child=serializers.DictField())
+    change_paths = serializers.ListField(child=serializers.DictField())
+    aggregates = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+def dimension_data(dimension: dims.Dimension) -> dict:
+    return {
+        "key": dimension.key,
+        "label": dimension.label,
+        "has_profile": dimension.profile_path is not None,
+        "fields": [
+            {
+                "name": f.name,
+                "label": f.label,
+                "type": f.type,
+                "operators": list(f.operators),
+                "choices": list(f.choices),
+            }
+            for f in dimension.fields
+        ],
+        "links": dict(dimension.to_one),
+        "relations": [{"name": r.name, "dimension": r.dimension} for r in dimension.relations],
+        "change_paths": [
+            {"name": c.name, "dimension": c.dimension, "label": c.label or c.name} for c in dimension.change_paths
+        ],
+        "aggregates": {name: list(dims.AGGREGATE_TYPES.get(name, ())) for name in dims.AGGREGATES},
+    }

@@ -1,0 +1,230 @@
+import csv
+import io
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from audiences import dimensions as dims
+from audiences import services
+from audiences.api import serializers
+from audiences.models import Audience
+from audiences.rules.parser import RuleError
+from audiences.selectors import MEMBER_COLUMNS, members_page, members_stream
+from config.api.permissions import require_permissions
+
+CanView = require_permissions("audiences.view_audience")
+CanChange = require_permissions("audiences.change_audience")
+
+
+class CSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # errors only; members stream
+        return str(data).encode()
+
+
+class DimensionViewSet(viewsets.ViewSet):
+    """The targeting dimensions: fields with types and operators, links, relations."""
+
+    permission_classes = [CanView]
+    lookup_field = "key"
+    serializer_class = serializers.DimensionSerializer
+
+    @extend_schema(responses=serializers.DimensionSerializer(many=True))
+    def list(self, request):
+        return Response([serializers.dimension_data(d) for d in dims.all_dimensions()])
+
+    @extend_schema(responses=serializers.DimensionSerializer)
+    def retrieve(self, request, key=None):
+        try:
+            return Response(serializers.dimension_data(dims.get(key)))
+        except KeyError:
+            raise NotFound(f'No dimension "{key}".') from None
+
+
+def _rule_error(exc: RuleError) -> ValidationError:
+    return ValidationError({"rule": exc.as_dict()})
+
+
+def _csv_line(row) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(row)
+    return buffer.getvalue()
+
+
+class AudienceViewSet(viewsets.ModelViewSet):
+    """Audiences. Create with {"name", "slug", "kind", "dimension", "rule"}; rule errors name their path."""
+
+    queryset = Audience.objects.select_related("latest_snapshot")
+    serializer_class = serializers.AudienceSerializer
+    filterset_fields = ["kind", "dimension", "slug"]
+
+    def perform_create(self, serializer):
+        serializer.instance = self._save(Audience(**serializer.validated_data))
+
+    def perform_update(self, serializer):
+        audience = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(audience, name, value)
+        self._save(audience)
+
+    def _save(self, audience: Audience) -> Audience:
+        try:
+            return services.audience_save(audience=audience, acting_user=self.request.user)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+
+    @extend_schema(
+        responses={204: None, 409: OpenApiResponse(description="The audience is in use; `usages` says by what.")}
+    )
+    def destroy(self, request, *args, **kwargs):
+        audience = self.get_object()
+        try:
+            services.audience_delete(audience=audience)
+        except services.AudienceInUse as exc:
+            return Response({"detail": str(exc), "usages": exc.usages}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None,
+        parameters=[
+            OpenApiParameter("async", OpenApiTypes.BOOL, description="Queue on the workers (202) instead of waiting.")
+        ],
+        responses={200: serializers.SnapshotSerializer, 202: serializers.SnapshotSerializer},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[CanChange])
+    def evaluate(self, request, pk=None):
+        """Evaluate the audience: answers the snapshot (id, size, evaluated_at, duration_ms)."""
+        audience = self.get_object()
+        try:
+            if request.query_params.get("async", "").lower() in ("1", "true", "yes"):
+                snapshot = services.audience_request_evaluation(audience=audience, acting_user=request.user)
+                return Response(serializers.SnapshotSerializer(snapshot).data, status=status.HTTP_202_ACCEPTED)
+            snapshot = services.audience_evaluate(audience=audience, acting_user=request.user, trigger="api")
+        except services.AudienceError as exc:
+            raise ValidationError({"kind": [str(exc)]}) from None
+        except RuleError as exc:
+            raise _rule_error(exc) from None
+        return Response(serializers.SnapshotSerializer(snapshot).data)
+
+    @extend_schema(responses=serializers.SnapshotSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def snapshots(self, request, pk=None):
+        """The audience's evaluations, newest first (an async evaluation's state shows here)."""
+        return Response(serializers.SnapshotSerializer(self.get_object().snapshots.all()[:50], many=True).data)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[
+            OpenApiParameter("page_size", int, description="Rows per page (max 1000)."),
+            OpenApiParameter("after", int, description="Cursor: the last object_id of the previous page."),
+            OpenApiParameter("format", str, enum=["json", "csv"], description="csv streams every member."),
+        ],
+        responses={200: serializers.MemberSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"], request=serializers.MemberUploadSerializer, responses={200: serializers.SnapshotSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
+    def members(self, request, pk=None):
+        """GET: the latest snapshot's members. POST (list audiences): upload the members."""
+        audience = self.get_object()
+        if request.method == "POST":
+            return self._upload(request, audience)
+        snapshot = audience.latest_snapshot
+        if snapshot is None or snapshot.population is None:
+            raise NotFound("The audience has no members yet: evaluate it (or upload its list) first.")
+        population = snapshot.population
+        if request.accepted_renderer.format == "csv":
+            lines = (_csv_line([row[c] for c in MEMBER_COLUMNS]) for row in members_stream(population))
+            response = StreamingHttpResponse(_with_header(lines), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{audience.slug}-members.csv"'
+            return response
+        try:
+            size = min(int(request.query_params.get("page_size", 100)), 1000)
+            after = request.query_params.get("after")
+            after = int(after) if after not in (None, "") else None
+        except ValueError:
+            raise ValidationError({"page_size": ["page_size and after must be integers."]}) from None
+        rows = members_page(population, after=after, limit=max(size, 1))
+        next_url = None
+        if len(rows) == size:
+            next_url = request.build_absolute_uri(f"{request.path}?page_size={size}&after={rows[-1]['object_id']}")
+        return Response({"count": snapshot.size, "next": next_url, "results": rows})
+
+    def _upload(self, request, audience):
+        if not request.user.has_perm("audiences.change_audience"):
+            self.permission_denied(request, message="Uploading members needs the change audience permission.")
+        upload = serializers.MemberUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        if "file" in data:
+            key, values = _read_member_file(data["file"])
+        else:
+            key = "email" if "emails" in data else "external_id"
+            values = data.get("emails") or data.get("external_ids") or []
+        try:
+            snapshot = services.audience_upload_list(
+                audience=audience, values=values, key=key, acting_user=request.user
+            )
+        except services.AudienceError as exc:
+            raise ValidationError({"kind": [str(exc)]}) from None
+        return Response(serializers.SnapshotSerializer(snapshot).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("field", str, required=True, description="A field of the dimension.")],
+        responses=serializers.DistributionSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def distribution(self, request, pk=None):
+        """The 20 most frequent values of a field among the latest snapshot's members."""
+        audience = self.get_object()
+        if audience.latest_snapshot is None:
+            raise NotFound("The audience has no members yet: evaluate it first.")
+        field = request.query_params.get("field", "")
+        try:
+            values = services.snapshot_distribution(snapshot=audience.latest_snapshot, field=field)
+        except RuleError as exc:
+            raise ValidationError({"field": [message for _, message in exc.problems]}) from None
+        return Response({"field": field, "values": values})
+
+    @extend_schema(request=serializers.PreviewSerializer, responses=serializers.PreviewResultSerializer)
+    @action(detail=False, methods=["post"], permission_classes=[CanView])
+    def preview(self, request):
+        """Count and sample a rule's matches without saving anything."""
+        given = serializers.PreviewSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            result = services.audience_preview(
+                dimension=given.validated_data["dimension"],
+                rule=given.validated_data["rule"],
+                sample_size=given.validated_data["sample_size"],
+            )
+        except RuleError as exc:
+            raise _rule_error(exc) from None
+        return Response(result)
+
+
+def _with_header(lines):
+    yield _csv_line(MEMBER_COLUMNS)
+    yield from lines
+
+
+def _read_member_file(upload) -> tuple[str, list[str]]:
+    try:
+        text = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        header = [cell.strip().lower() for cell in next(reader, [])]
+    except UnicodeDecodeError:
+        raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+    if len(header) != 1 or header[0] not in ("external_id", "email"):
+        raise ValidationError({"file": ["The CSV needs one column with the header external_id or email."]})
+    return header[0], [row[0] for row in reader if row and row[0].strip()]
