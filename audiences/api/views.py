@@ -42,7 +42,10 @@ class DimensionViewSet(viewsets.ViewSet):
     def list(self, request):
         return Response([serializers.dimension_data(d) for d in dims.all_dimensions()])
 
-    @extend_schema(responses=serializers.DimensionSerializer)
+    @extend_schema(
+        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="The dimension's key.")],
+        responses=serializers.DimensionSerializer,
+    )
     def retrieve(self, request, key=None):
         try:
             return Response(serializers.dimension_data(dims.get(key)))
