@@ -5,6 +5,15 @@ from rest_framework.test import APIClient
 from config.roles import ensure_roles
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_inline(monkeypatch):
+    """django-q2 tasks run in the calling process during tests (ARCHITECTURE.md section 4);
+    tests/config/test_worker.py runs a real cluster in a subprocess."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
 @pytest.fixture
 def roles(db):
     """The role groups, as post_migrate creates them (tests run without migrations)."""

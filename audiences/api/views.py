@@ -16,6 +16,7 @@ from audiences import services
 from audiences.api import serializers
 from audiences.models import Audience
 from audiences.rules.parser import RuleError
+from audiences.rules.schema import rule_schema
 from audiences.selectors import MEMBER_COLUMNS, members_page, members_stream
 from config.api.permissions import require_permissions
 
@@ -47,10 +48,23 @@ class DimensionViewSet(viewsets.ViewSet):
         responses=serializers.DimensionSerializer,
     )
     def retrieve(self, request, key=None):
-        try:
-            return Response(serializers.dimension_data(dims.get(key)))
-        except KeyError:
-            raise NotFound(f'No dimension "{key}".') from None
+        return Response(serializers.dimension_data(_dimension(key)))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="The dimension's key.")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"], url_path="rule-schema")
+    def rule_schema(self, request, key=None):
+        """A JSON Schema of rules over this dimension (shape only; the API validates fully)."""
+        return Response(rule_schema(_dimension(key)))
+
+
+def _dimension(key: str) -> dims.Dimension:
+    try:
+        return dims.get(key)
+    except KeyError:
+        raise NotFound(f'No dimension "{key}".') from None
 
 
 def _rule_error(exc: RuleError) -> ValidationError:
