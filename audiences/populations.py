@@ -172,6 +172,27 @@ def population_deduplicate(
                    population_insert_queryset(population=result, dimension=dimension, queryset=kept))  # fmt: skip
 
 
+@transaction.atomic
+def population_change_dimension(*, population: Population, path: str, origin: str) -> Population:
+    """Move to another dimension along a registered change path: bookings -> their profiles
+    (`path`), products -> the profiles who booked them (`reverse`). Each target appears once."""
+    source = dims.get(population.dimension)
+    change = source.change_path_map.get(path)
+    if change is None:
+        known = ", ".join(source.change_path_map) or "none"
+        raise ValueError(f"{source.key} has no change path {path!r} (known: {known})")
+    target = dims.get(change.dimension)
+    members = PopulationMember.objects.filter(population_id=population.pk).values("object_id")
+    if change.path:
+        linked = source.model._default_manager.filter(pk__in=members).values(change.path)
+        rows = target.model._default_manager.filter(pk__in=linked)
+    else:
+        rows = target.model._default_manager.filter(pk__in=target.model._default_manager.filter(
+            **{f"{change.reverse}__in": members}).values("pk"))  # fmt: skip
+    result = population_create(dimension=target.key, origin=origin)
+    return _finish(result, population_insert_queryset(population=result, dimension=target, queryset=rows))
+
+
 # -- retention --------------------------------------------------------------------------------
 
 _references: list[Callable[[], Iterable[int] | QuerySet]] = []

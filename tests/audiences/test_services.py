@@ -10,6 +10,7 @@ from audiences import dimensions as dims
 from audiences.models import Audience, AudienceSnapshot, Population, PopulationMember
 from audiences.populations import (
     population_deduplicate,
+    population_change_dimension,
     population_exclusion,
     population_from_queryset,
     population_intersection,
@@ -31,7 +32,7 @@ from audiences.services import (
     snapshot_distribution,
     snapshot_sample,
 )
-from profiles.models import Profile
+from profiles.models import Booking, Product, Profile
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +227,20 @@ def test_retention_keeps_referenced_populations(world):
     assert orphan.pk not in remaining
     assert remaining == set(audience.snapshots.values_list("population_id", flat=True))
     assert population_purge(older_than=timezone.now() - dt.timedelta(days=1)) == (0, 0)
+
+
+def test_changing_dimension_follows_the_registered_paths(world):
+    bookings = population_from_queryset(
+        dimension=dims.get("booking"), queryset=Booking.objects.filter(status="confirmed"), origin="t"
+    )
+    profiles = population_change_dimension(population=bookings, path="profile", origin="t")
+    assert (profiles.dimension, ids(profiles)) == ("profile", pks(world, "ana", "bruno"))  # bruno once
+    products = population_from_queryset(
+        dimension=dims.get("product"), queryset=Product.objects.filter(category="tour"), origin="t"
+    )
+    bookers = population_change_dimension(population=products, path="bookers", origin="t")
+    assert ids(bookers) == pks(world, "ana", "dan")
+    back = population_change_dimension(population=profiles, path="bookings", origin="t")
+    assert back.size == 4  # ana's two bookings and bruno's two
+    with pytest.raises(ValueError, match="no change path"):
+        population_change_dimension(population=profiles, path="friends", origin="t")
