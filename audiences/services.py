@@ -104,7 +104,9 @@ def _evaluation_resolver(audience: Audience | None, now, stack: tuple[int, ...])
 # -- create, update, delete -----------------------------------------------------------------------
 
 
-def _clean(audience: Audience) -> None:
+def audience_validate(*, audience: Audience) -> None:
+    """Check an audience as `audience_save` would, without saving: raises ValidationError with
+    a message list per field (the rule's messages carry their paths)."""
     errors: dict[str, list[str]] = {}
     try:
         dims.get(audience.dimension)
@@ -144,7 +146,7 @@ def _clean(audience: Audience) -> None:
 def audience_save(*, audience: Audience, acting_user=None) -> Audience:
     """Create or update an audience: validate everything (the rule with its paths), save,
     record which audiences it uses, and install or remove its refresh schedule."""
-    _clean(audience)
+    audience_validate(audience=audience)
     if audience.pk is None and acting_user is not None and acting_user.is_authenticated:
         audience.created_by = acting_user
     audience.save()
@@ -368,8 +370,11 @@ def _has_external_id(dimension: dims.Dimension) -> bool:
 
 
 def audience_preview(*, dimension: str, rule: Any, sample_size: int = SAMPLE_SIZE, now=None) -> dict[str, Any]:
-    """Count and a random sample of a rule's matches; nothing is saved."""
-    node = rule_validate(dimension=dimension, rule=rule)
+    """Count and a random sample of a rule's matches; nothing of the rule is saved. An audience it
+    refers to that was never evaluated is evaluated first (as evaluation would), so the count is
+    the one "Calculate" will give."""
+    now = now or timezone.now()
+    node = parse_rule(dimension, rule, resolve_audience=_evaluation_resolver(None, now, ()))
     dim = dims.get(dimension)
     started = time.monotonic()
     with transaction.atomic():

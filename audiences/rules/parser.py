@@ -29,7 +29,7 @@ MAX_LIST = 10_000
 MAX_DAYS = 36_500
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _KINDS = ("all", "any", "not", "field", "has", "agg", "in_audience")
-_COUNT_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "between")
+BOUND_OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "between")
 
 
 class RuleError(ValueError):
@@ -279,8 +279,8 @@ def _bound(raw: Any, path: str, ctx: _Context, type_: str) -> Bound | None:
         return None
     _unexpected(raw, {"op", "value"}, path, ctx)
     op = raw["op"]
-    if op not in _COUNT_OPS:
-        ctx.fail(_join(path, "op"), f'"{op}" is not one of: {", ".join(_COUNT_OPS)}')
+    if op not in BOUND_OPERATORS:
+        ctx.fail(_join(path, "op"), f'"{op}" is not one of: {", ".join(BOUND_OPERATORS)}')
         return None
     try:
         if op == "between":

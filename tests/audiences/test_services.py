@@ -244,3 +244,9 @@ def test_changing_dimension_follows_the_registered_paths(world):
     assert back.size == 4  # ana's two bookings and bruno's two
     with pytest.raises(ValueError, match="no change path"):
         population_change_dimension(population=profiles, path="friends", origin="t")
+
+
+def test_preview_evaluates_a_referenced_audience_that_has_no_snapshot(world):
+    rule_audience("pt", {"field": "country", "op": "eq", "value": "PT"})
+    result = audience_preview(dimension="profile", rule={"in_audience": "pt"})
+    assert result["count"] == 2
