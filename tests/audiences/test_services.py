@@ -9,8 +9,8 @@ from django_q.models import Schedule
 from audiences import dimensions as dims
 from audiences.models import Audience, AudienceSnapshot, Population, PopulationMember
 from audiences.populations import (
-    population_deduplicate,
     population_change_dimension,
+    population_deduplicate,
     population_exclusion,
     population_from_queryset,
     population_intersection,
