@@ -152,17 +152,12 @@ def population_deduplicate(
 ) -> Population:
     """Keep at most `keep` members per distinct value of `fields` (whitelisted dimension fields,
     to-one paths allowed); ties are broken by object id (lowest first, or highest if newest_first)."""
-    from audiences.rules.parser import RuleError, _Context, resolve_field
+    from audiences.rules.parser import RuleError, field_path
 
     dimension = dims.get(population.dimension)
-    context = _Context(resolve_audience=None)
-    paths = []
-    for index, name in enumerate(fields):
-        resolved = resolve_field(dimension, name, f"fields[{index}]", context)
-        if resolved:
-            paths.append(resolved[1])
-    if context.problems or not paths:
-        raise RuleError(context.problems or [("fields", "name at least one field")])
+    if not fields:
+        raise RuleError([("fields", "name at least one field")])
+    paths = [field_path(dimension, name, path=f"fields[{index}]") for index, name in enumerate(fields)]
     order = F("pk").desc() if newest_first else F("pk").asc()
     ranked = population_objects(population, dimension).annotate(
         _rank=Window(RowNumber(), partition_by=[F(path) for path in paths], order_by=order)

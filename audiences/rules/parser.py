@@ -9,18 +9,15 @@ follows the booking's to-one link `product`); nothing else is accepted, so no OR
 be smuggled in through a name.
 """
 
-import datetime as dt
 import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from django.utils import timezone
 
 from audiences import dimensions as dims
 from audiences.rules.nodes import Aggregate, All, AnyOf, Bound, FieldCondition, Has, InAudience, Node, Not
+from audiences.rules.values import comparable, parse_value
 
 RULE_VERSION = 1
 MAX_DEPTH = 12
@@ -164,6 +161,16 @@ def resolve_field(dimension: dims.Dimension, name: Any, path: str, ctx: _Context
     return None  # pragma: no cover
 
 
+def field_path(dimension: dims.Dimension, name: Any, *, path: str = "field") -> str:
+    """The ORM path of a whitelisted field name (`product.category` -> `product__category`);
+    raises RuleError naming the problem. For tools that take a field name outside a rule."""
+    context = _Context(resolve_audience=None)
+    resolved = resolve_field(dimension, name, path, context)
+    if resolved is None:
+        raise RuleError(context.problems)
+    return resolved[1]
+
+
 def _field(raw, dimension, path, ctx, depth):
     _unexpected(raw, {"field", "op", "value"}, path, ctx)
     resolved = resolve_field(dimension, raw["field"], _join(path, "field"), ctx)
@@ -187,51 +194,6 @@ def _field(raw, dimension, path, ctx, depth):
 _INVALID = object()
 
 
-def _scalar(type_: str, choices: tuple[str, ...], value: Any) -> Any:
-    """Parse one value of a field type, or raise ValueError."""
-    if type_ in (dims.STRING, dims.CHOICE):
-        if not isinstance(value, str) or value == "":
-            raise ValueError("must be a non-empty string (to match no value, use is_null)")
-        if type_ == dims.CHOICE and value not in choices:
-            raise ValueError(f'"{value}" is not one of: {", ".join(choices)}')
-        return value
-    if type_ == dims.BOOLEAN:
-        if not isinstance(value, bool):
-            raise ValueError("must be true or false")
-        return value
-    if type_ == dims.INTEGER:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("must be an integer")
-        return value
-    if type_ == dims.DECIMAL:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ValueError("must be a number")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError(f'"{value}" is not a number') from None
-        if not number.is_finite():
-            raise ValueError("must be a finite number")
-        return number
-    if type_ == dims.DATE:
-        try:
-            return dt.date.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise ValueError("must be a date (YYYY-MM-DD)") from None
-    if type_ == dims.DATETIME:
-        if isinstance(value, str) and len(value) == 10:
-            try:
-                return dt.date.fromisoformat(value)  # a whole day, in the site's time zone
-            except ValueError:
-                pass
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise ValueError("must be a date-time (ISO 8601) or a date (YYYY-MM-DD)") from None
-        return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
-    raise ValueError(f"unsupported type {type_}")  # pragma: no cover
-
-
 def _operand(field_def: dims.Field, op: str, value: Any, path: str, ctx: _Context) -> Any:
     try:
         if op == "is_null":
@@ -247,30 +209,20 @@ def _operand(field_def: dims.Field, op: str, value: Any, path: str, ctx: _Contex
                 raise ValueError("must be a list")
             if len(value) > MAX_LIST:
                 raise ValueError(f"may hold at most {MAX_LIST} values")
-            return [_scalar(field_def.type, field_def.choices, item) for item in value]
+            return [parse_value(field_def.type, field_def.choices, item) for item in value]
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
                 raise ValueError("must be a list of two values [low, high]")
-            low, high = (_scalar(field_def.type, field_def.choices, item) for item in value)
-            if _comparable(low) > _comparable(high, end=True):
+            low, high = (parse_value(field_def.type, field_def.choices, item) for item in value)
+            if comparable(low) > comparable(high, end=True):
                 raise ValueError("the low value is above the high value")
             return (low, high)
         if op in ("contains", "icontains", "startswith") and field_def.type != dims.STRING:
             raise ValueError(f"{op} applies to text fields only")  # pragma: no cover - filtered by operators
-        return _scalar(field_def.type, field_def.choices, value)
+        return parse_value(field_def.type, field_def.choices, value)
     except ValueError as exc:
         ctx.fail(path, str(exc))
         return _INVALID
-
-
-def _comparable(value: Any, end: bool = False) -> Any:
-    """Dates and date-times compare on one scale (a date stands for its whole day)."""
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.date):
-        day = value + dt.timedelta(days=1) if end else value
-        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    return value
 
 
 def _bound(raw: Any, path: str, ctx: _Context, type_: str) -> Bound | None:
@@ -286,11 +238,11 @@ def _bound(raw: Any, path: str, ctx: _Context, type_: str) -> Bound | None:
         if op == "between":
             if not isinstance(raw["value"], list) or len(raw["value"]) != 2:
                 raise ValueError("must be a list of two values [low, high]")
-            low, high = (_scalar(type_, (), item) for item in raw["value"])
-            if _comparable(low) > _comparable(high, end=True):
+            low, high = (parse_value(type_, (), item) for item in raw["value"])
+            if comparable(low) > comparable(high, end=True):
                 raise ValueError("the low value is above the high value")
             return Bound(op, (low, high))
-        value = _scalar(type_, (), raw["value"])
+        value = parse_value(type_, (), raw["value"])
     except ValueError as exc:
         ctx.fail(_join(path, "value"), str(exc))
         return None

@@ -1,0 +1,72 @@
+"""Reading audiences: previews, samples and distributions (nothing is written but a dependency's snapshot)."""
+
+import time
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from audiences import dimensions as dims
+from audiences.models import AudienceSnapshot
+from audiences.populations import population_objects
+from audiences.rules.compiler import compile_rule
+from audiences.rules.parser import field_path, parse_rule
+from audiences.services.evaluation import _evaluation_resolver, _tune_session
+
+SAMPLE_SIZE = 20
+
+
+def _sample(dimension: dims.Dimension, queryset, size: int) -> list[dict[str, Any]]:
+    names = ["pk", *(["external_id"] if _has_external_id(dimension) else []), *dimension.display_fields]
+    if dimension.profile_id_path and dimension.profile_id_path != "pk":
+        names.append(f"{dimension.profile_path}__external_id")
+    rows = queryset.order_by("?").values(*names)[:size]
+    renamed = []
+    for row in rows:
+        row["id"] = row.pop("pk")
+        if dimension.profile_path:
+            row["profile_external_id"] = row.pop(f"{dimension.profile_path}__external_id")
+        renamed.append(row)
+    return renamed
+
+
+def _has_external_id(dimension: dims.Dimension) -> bool:
+    return any(f.name == "external_id" for f in dimension.model._meta.concrete_fields)
+
+
+def audience_preview(*, dimension: str, rule: Any, sample_size: int = SAMPLE_SIZE, now=None) -> dict[str, Any]:
+    """Count and a random sample of a rule's matches; nothing of the rule is saved. An audience it
+    refers to that was never evaluated is evaluated first (as evaluation would), so the count is
+    the one "Calculate" will give."""
+    now = now or timezone.now()
+    node = parse_rule(dimension, rule, resolve_audience=_evaluation_resolver(None, now, ()))
+    dim = dims.get(dimension)
+    started = time.monotonic()
+    with transaction.atomic():
+        _tune_session()
+        queryset = compile_rule(dim, node, now=now)
+        count = queryset.count()
+        sample = _sample(dim, queryset, sample_size) if count else []
+    return {"count": count, "sample": sample, "duration_ms": round((time.monotonic() - started) * 1000)}
+
+
+def snapshot_sample(*, snapshot: AudienceSnapshot, size: int = SAMPLE_SIZE) -> list[dict[str, Any]]:
+    if snapshot.population is None:
+        return []
+    dimension = dims.get(snapshot.population.dimension)
+    return _sample(dimension, population_objects(snapshot.population, dimension), size)
+
+
+def distribution(*, dimension: str, queryset, field: str, top: int = 20) -> list[dict[str, Any]]:
+    """The `top` most frequent values of a whitelisted field among the queryset's rows."""
+    path = field_path(dims.get(dimension), field)
+    rows = queryset.order_by().values(path).annotate(count=Count("pk")).order_by("-count", path)[:top]
+    return [{"value": row[path], "count": row["count"]} for row in rows]
+
+
+def snapshot_distribution(*, snapshot: AudienceSnapshot, field: str, top: int = 20) -> list[dict[str, Any]]:
+    if snapshot.population is None:
+        return []
+    population = snapshot.population
+    return distribution(dimension=population.dimension, queryset=population_objects(population), field=field, top=top)
