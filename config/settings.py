@@ -184,6 +184,9 @@ SPECTACULAR_SETTINGS = {
 }
 # Largest number of records accepted by one bulk request (larger envelopes answer 413).
 BULK_MAX_RECORDS = env_int("BULK_MAX_RECORDS", 1000, minimum=1)
+# Largest file the admin's import page takes (it imports during the request); larger files go
+# through the import_data command.
+ADMIN_IMPORT_MAX_BYTES = env_int("ADMIN_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024, minimum=1024)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -13,6 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -58,6 +59,16 @@ class ImportFileForm(forms.Form):
         choices=[("", "From the file name (.csv, .jsonl)"), *((fmt, fmt.upper()) for fmt in FORMATS)],
         required=False,
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.ADMIN_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1e6:.1f} MB; the admin imports files up to {limit / 1e6:.0f} MB. "
+                "Import larger files with the import_data command."
+            )
+        return upload
 
     def clean(self):
         cleaned = super().clean()

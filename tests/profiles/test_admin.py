@@ -102,6 +102,14 @@ def test_a_file_without_a_known_extension_needs_a_format(steward):
     assert "1 records: 1 created" in response.text
 
 
+def test_a_file_over_the_admin_limit_is_sent_to_the_command(steward, settings):
+    settings.ADMIN_IMPORT_MAX_BYTES = 1024
+    response = steward.post(f"{PROFILES}import/", {"file": upload("external_id\n" + "c\n" * 600)})
+    assert "the admin imports files up to" in response.text
+    assert "import_data" in response.text
+    assert not Profile.objects.exists()
+
+
 def test_a_viewer_cannot_import(admin_as):
     viewer = admin_as("Viewer")
     assert viewer.get(PROFILES).status_code == 200
