@@ -9,7 +9,7 @@ from django.utils import timezone
 from audiences import dimensions as dims
 from audiences.models import Audience, AudienceSnapshot, Population
 from audiences.populations import population_create, population_from_queryset, population_insert_queryset
-from audiences.rules.compiler import compile_rule
+from audiences.rules.compiler import compile_rule, uses_anti_membership
 from audiences.rules.parser import parse_rule
 from audiences.services.references import AudienceError, _referenced
 
@@ -29,9 +29,10 @@ def _evaluation_resolver(audience: Audience | None, now, stack: tuple[int, ...])
     return resolve
 
 
-def _tune_session() -> None:
-    """On PostgreSQL, let grouped and anti-join subqueries hash in memory for this transaction."""
-    if connection.vendor == "postgresql" and settings.AUDIENCE_EVALUATION_WORK_MEM:
+def _tune_session(node) -> None:
+    """On PostgreSQL, for a rule with a NOT IN over a grouped subquery, let it hash in memory
+    (work_mem for this transaction only)."""
+    if connection.vendor == "postgresql" and settings.AUDIENCE_EVALUATION_WORK_MEM and uses_anti_membership(node):
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.AUDIENCE_EVALUATION_WORK_MEM])
 
@@ -53,7 +54,7 @@ def _evaluate(audience: Audience, *, trigger: str, now=None, stack: tuple[int, .
             node = parse_rule(
                 dimension, audience.rule, resolve_audience=_evaluation_resolver(audience, now, (*stack, audience.pk))
             )
-            _tune_session()
+            _tune_session(node)
             population = population_from_queryset(
                 dimension=dimension, queryset=compile_rule(dimension, node, now=now), origin=f"audience:{audience.pk}"
             )
