@@ -8,7 +8,9 @@ mixed-case emails, optional fields left out) go through, each into an emptied pr
 
   floor      a Python loop that only validates them with profiles/validation.py (email syntax,
              phone to E.164 with the record's country, birth date); no database
-  import     `manage.py import_data profiles <file>.csv --batch-size 1000` (call_command)
+  import     `manage.py import_data profiles <file>.csv --batch-size 1000` (call_command), with the
+             command's default --jobs (one worker process per CPU)
+  import-1   the same with --jobs 1: one process
   api        POST /api/v1/profiles/bulk-upsert/, 1,000 records a request, Django's test client
              in-process with token authentication (request bodies encoded before the clock starts)
   api-again  the same requests again: every record is now an update
@@ -42,7 +44,7 @@ from bench import people
 from bench.common import Timer, append_results, print_table, setup
 
 BATCH = 1000
-PHASES = ("floor", "import", "api", "api-again", "service", "copy")
+PHASES = ("floor", "import", "import-1", "api", "api-again", "service", "copy")
 BARS = {"import": 0.5, "api": 0.3}
 CSV_COLUMNS = [
     "external_id", "email", "phone", "first_name", "last_name", "locale", "timezone", "country", "city",
@@ -157,12 +159,22 @@ def profile_count() -> int:
     return Profile.objects.count()
 
 
-def run_import(path: Path) -> str:
+def run_import(path: Path, *options: str) -> str:
     from django.core.management import call_command
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.suppress(SystemExit):  # exit status 1 when a line was rejected: reported below
-        call_command("import_data", "profiles", str(path), batch_size=BATCH, no_progress=True, stdout=out, stderr=err)
+        call_command(
+            "import_data",
+            "profiles",
+            str(path),
+            "--batch-size",
+            str(BATCH),
+            "--no-progress",
+            *options,
+            stdout=out,
+            stderr=err,
+        )
     if err.getvalue():
         print(err.getvalue()[:2000])
     return out.getvalue().strip()
@@ -336,6 +348,7 @@ def main(argv=None) -> None:
         path = Path(tmp) / "profiles.csv"
         write_csv(records, path)
         measure("import", run_import, path, note=lambda summary: f"({summary})")
+        measure("import-1", run_import, path, "--jobs", "1", note=lambda summary: f"({summary})")
     if "api" in only:
         client = api_client()
         bodies = [json.dumps({"records": records[i : i + BATCH]}).encode() for i in range(0, n, BATCH)]
@@ -354,9 +367,12 @@ def main(argv=None) -> None:
 
 
 def report(results: dict[str, tuple[float, str]], n: int, *, record: bool) -> None:
+    from profiles.ingestion.parallel import default_jobs
+
     labels = {
         "floor": "validation floor (no database)",
-        "import": "import_data, CSV, batches of 1,000",
+        "import": f"import_data, CSV, batches of 1,000, --jobs {default_jobs()}",
+        "import-1": "import_data, the same with --jobs 1",
         "api": "API bulk-upsert, 1,000 a request (creates)",
         "api-again": "API bulk-upsert again (all updates)",
         "service": "entity_bulk_upsert() alone (creates)",

@@ -10,7 +10,7 @@ CSV: a header row of field names; an empty cell means "not given" (the field is 
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
@@ -44,6 +44,14 @@ class ImportReport:
     ignored: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
+    def add(self, part: "ImportReport") -> None:
+        """Add the counts and rejected lines of a part (a batch) of the same file."""
+        self.lines += part.lines
+        self.created += part.created
+        self.updated += part.updated
+        self.ignored += part.ignored
+        self.errors.extend(part.errors)
+
     @property
     def rejected(self) -> int:
         return len(self.errors)
@@ -54,82 +62,129 @@ class ImportReport:
 
 
 @dataclass
-class _BadLine:
+class BadLine:
+    """A line that holds no readable record (bad JSON, too many cells): rejected with this reason."""
+
     message: str
 
 
-def _csv_records(stream: IO[str], kind: str) -> Iterator[tuple[int, Any]]:
-    reader = csv.DictReader(stream)
-    header = reader.fieldnames or []
-    if not header:
-        raise ImportFileError("The file is empty: expected a header row of field names.")
-    known = known_columns(kind)
-    unknown = [c for c in header if c not in known and not (kind == "profiles" and c.startswith("attributes."))]
-    if unknown:
-        raise ImportFileError(
-            f"Unknown column(s) for {kind}: {', '.join(map(repr, unknown))}. Known: {', '.join(sorted(known))}."
-        )
-    duplicates = sorted({c for c in header if header.count(c) > 1})
-    if duplicates:
-        raise ImportFileError(f"Column(s) named twice: {', '.join(map(repr, duplicates))}.")
-    for row in reader:
-        if None in row:
-            yield reader.line_num, _BadLine(f"has {len(header) + len(row[None])} cells; the header has {len(header)}")
-            continue
+@dataclass(frozen=True)
+class CsvLayout:
+    """A CSV file's checked header, and how a row of cells becomes a record."""
+
+    header: list[str]
+    columns: list[tuple[str, str | None]]  # (column, custom trait name for `attributes.<name>`)
+
+    @classmethod
+    def read(cls, lines: Iterable[str], kind: str) -> tuple["CsvLayout", Iterator[tuple[int, list[str]]]]:
+        """Read and check the header; returns the layout and the rows as (line number, cells),
+        blank lines skipped. Raises ImportFileError before any row is read. `lines` is a text
+        stream opened with newline="" (or its lines)."""
+        reader = csv.reader(lines)
+        header = next(reader, [])
+        if not header:
+            raise ImportFileError("The file is empty: expected a header row of field names.")
+        known = known_columns(kind)
+        unknown = [c for c in header if c not in known and not (kind == "profiles" and c.startswith("attributes."))]
+        if unknown:
+            raise ImportFileError(
+                f"Unknown column(s) for {kind}: {', '.join(map(repr, unknown))}. Known: {', '.join(sorted(known))}."
+            )
+        duplicates = sorted({c for c in header if header.count(c) > 1})
+        if duplicates:
+            raise ImportFileError(f"Column(s) named twice: {', '.join(map(repr, duplicates))}.")
+        columns = [(c, c.removeprefix("attributes.") if c.startswith("attributes.") else None) for c in header]
+
+        def rows() -> Iterator[tuple[int, list[str]]]:
+            for cells in reader:
+                if cells:
+                    yield reader.line_num, cells
+
+        return cls(header, columns), rows()
+
+    def bad_line(self, cells: list[str]) -> BadLine | None:
+        if len(cells) > len(self.header):
+            return BadLine(f"has {len(cells)} cells; the header has {len(self.header)}")
+        return None
+
+    def record(self, cells: list[str]) -> dict[str, Any]:
+        """The record of a row that is not a bad line: its non-empty cells (a short row's missing
+        cells are not given either). A row of empty cells makes an empty record."""
         record: dict[str, Any] = {}
-        for column, value in row.items():
-            if value is None or value == "":
+        for (column, trait), value in zip(self.columns, cells):  # noqa: B905 - a short row is fine
+            if value == "":
                 continue
-            if column.startswith("attributes."):
-                record.setdefault("attributes", {})[column.removeprefix("attributes.")] = value
-            else:
+            if trait is None:
                 record[column] = value
-        if record:
-            yield reader.line_num, record
+            else:
+                record.setdefault("attributes", {})[trait] = value
+        return record
 
 
-def _jsonl_records(stream: IO[str]) -> Iterator[tuple[int, Any]]:
+def _csv_records(stream: IO[str], kind: str) -> Iterator[tuple[int, Any]]:
+    layout, rows = CsvLayout.read(stream, kind)
+    for line, cells in rows:
+        if bad := layout.bad_line(cells):
+            yield line, bad
+        elif record := layout.record(cells):
+            yield line, record
+
+
+def jsonl_records(stream: IO[str]) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, _BadLine(f"is not valid JSON ({exc.msg} at column {exc.colno})")
+            yield number, BadLine(f"is not valid JSON ({exc.msg} at column {exc.colno})")
 
 
-def import_stream(*, kind: str, stream: IO[str], fmt: str, batch_size: int = 1000) -> ImportReport:
-    """Import every record of a text stream; returns counts and the rejected lines."""
+def import_stream(*, kind: str, stream: IO[str], fmt: str, batch_size: int = 1000, jobs: int = 1) -> ImportReport:
+    """Import every record of a text stream; returns counts and the rejected lines.
+
+    `jobs` > 1 spreads the records over that many worker processes by key (PostgreSQL only, see
+    `profiles.ingestion.parallel`); elsewhere, or inside a transaction, the import runs in this
+    process whatever `jobs` says. The outcome is the same either way."""
     if kind not in IMPORTERS:
         raise ImportFileError(f"Unknown kind {kind!r}; choose one of: {', '.join(IMPORTERS)}.")
     if fmt not in FORMATS:
         raise ImportFileError(f"Unknown format {fmt!r}; choose csv or jsonl.")
-    records = _csv_records(stream, kind) if fmt == "csv" else _jsonl_records(stream)
+    if jobs > 1:
+        from profiles.ingestion import parallel
+
+        if (jobs := parallel.usable_jobs(jobs)) > 1:
+            return parallel.import_stream(kind=kind, stream=stream, fmt=fmt, batch_size=batch_size, jobs=jobs)
+    records = _csv_records(stream, kind) if fmt == "csv" else jsonl_records(stream)
     report = ImportReport()
     batch: list[tuple[int, Any]] = []
-
-    def flush():
-        result = IMPORTERS[kind](records=[record for _, record in batch])
-        report.created += result.created
-        report.updated += result.updated
-        report.ignored += getattr(result, "ignored", 0)
-        for error in result.errors:
-            line, _ = batch[error["index"]]
-            report.errors.append({"line": line, "external_id": error["external_id"], "errors": error["errors"]})
-        batch.clear()
-
     for line, record in records:
         report.lines += 1
-        if isinstance(record, _BadLine):
-            report.errors.append({"line": line, "external_id": None, "errors": {"non_field_errors": [record.message]}})
+        if isinstance(record, BadLine):
+            report.errors.append(bad_line_error(line, record))
             continue
         batch.append((line, record))
         if len(batch) >= batch_size:
-            flush()
+            report.add(import_batch(kind, batch))
+            batch = []
     if batch:
-        flush()
+        report.add(import_batch(kind, batch))
     report.errors.sort(key=lambda error: error["line"])
     return report
+
+
+def import_batch(kind: str, batch: list[tuple[int, Any]]) -> ImportReport:
+    """Apply one batch of (line number, record) through the bulk service, in one transaction."""
+    result = IMPORTERS[kind](records=[record for _, record in batch])
+    part = ImportReport(created=result.created, updated=result.updated, ignored=getattr(result, "ignored", 0))
+    for error in result.errors:
+        line, _ = batch[error["index"]]
+        part.errors.append({"line": line, "external_id": error["external_id"], "errors": error["errors"]})
+    return part
+
+
+def bad_line_error(line: int, bad: BadLine) -> dict[str, Any]:
+    return {"line": line, "external_id": None, "errors": {"non_field_errors": [bad.message]}}
 
 
 def format_error(error: dict[str, Any]) -> str:

@@ -34,13 +34,27 @@ class FieldSpec:
     reference: type[models.Model] | None = None
 
 
+def _text_parser(max_length: int) -> Callable[[Any, dict], str]:
+    """validation.text, with the common case (a string within the limit) inline."""
+
+    def parse(value: Any, record: dict) -> str:
+        if type(value) is str:
+            value = value.strip()
+            if len(value) <= max_length:
+                return value
+        return validation.text(value, max_length=max_length)
+
+    return parse
+
+
 def _parser_for(field: models.Field) -> Callable[[Any, dict], Any]:
     if field.name == "phone":
-        return lambda value, record: validation.phone(value, region=str(record.get("country") or "") or None)
+        phone = validation.phone
+        return lambda value, record: phone(value, region=str(record.get("country") or "") or None)
     if field.name in _BY_NAME:
         parser = _BY_NAME[field.name]
     elif field.is_relation:
-        parser = partial(validation.text, max_length=128)
+        return _text_parser(128)
     elif field.choices:
         parser = partial(validation.choice, choices=tuple(value for value, _ in field.flatchoices))
     elif isinstance(field, models.DateTimeField):
@@ -58,10 +72,13 @@ def _parser_for(field: models.Field) -> Callable[[Any, dict], Any]:
     elif isinstance(field, models.JSONField):
         parser = validation.json_object
     elif isinstance(field, models.CharField):
-        parser = partial(validation.text, max_length=field.max_length)
+        return _text_parser(field.max_length)
     else:  # pragma: no cover - a deployer's unusual field: make it explicit in the spec
         raise TypeError(f"No import parser for {field.model.__name__}.{field.name} ({type(field).__name__})")
     return lambda value, record: parser(value)
+
+
+_parse_key = _text_parser(128)
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,14 @@ class EntitySpec:
     def label(self) -> str:
         return self.model._meta.verbose_name
 
+    @cached_property
+    def _parsers(self) -> dict[str, tuple[Callable[[Any, dict], Any], bool]]:
+        """Field name -> (parser, whether an empty value is refused), for parse()."""
+        return {
+            name: (spec.parse, spec.reference is not None or name in self.required)
+            for name, spec in self.fields.items()
+        }
+
     def parse(self, raw: Any) -> tuple[str | None, dict[str, Any], dict[str, list[str]]]:
         """Parse one record: (external id, {field name: value}, {field: [error, ...]})."""
         if not isinstance(raw, dict):
@@ -106,7 +131,7 @@ class EntitySpec:
         errors: dict[str, list[str]] = {}
         key = raw.get(KEY_FIELD)
         try:
-            key = validation.text(key, max_length=128) if key is not None else ""
+            key = _parse_key(key, raw) if key is not None else ""
         except ValueError as exc:
             errors[KEY_FIELD] = [str(exc)]
             key = None
@@ -114,20 +139,21 @@ class EntitySpec:
             if not key:
                 errors[KEY_FIELD] = ["is required"]
                 key = None
+        parsers = self._parsers
         values: dict[str, Any] = {}
         for name, value in raw.items():
-            if name == KEY_FIELD:
-                continue
-            spec = self.fields.get(name)
-            if spec is None:
-                errors[name] = [f"unknown field for {self.label}"]
+            try:
+                parse, refuse_empty = parsers[name]
+            except KeyError:
+                if name != KEY_FIELD:
+                    errors[name] = [f"unknown field for {self.label}"]
                 continue
             try:
-                parsed = spec.parse(value, raw)
+                parsed = parse(value, raw)
             except ValueError as exc:
                 errors[name] = [str(exc)]
                 continue
-            if parsed in (None, "") and (spec.reference is not None or name in self.required):
+            if refuse_empty and parsed in (None, ""):
                 errors[name] = ["may not be empty"]
                 continue
             values[name] = parsed

@@ -1,10 +1,14 @@
 """Set-based bulk upsert keyed by external id.
 
+Records are applied as if one after another: a key named twice merges, the later values winning,
+and a record updates only the fields it names. A record with any error is not applied at all and
+is reported by index; so are the records of a new key that lacks a required field.
+
 A batch costs a handful of statements whatever its size: one SELECT per referenced model to
-resolve external ids, one SELECT for which keys exist, and one `INSERT ... ON CONFLICT
-(external_id) DO UPDATE` per distinct set of named fields (a record that names only some fields
-updates only those). Records are applied as if one after another: a key named twice merges, the
-later values winning. A record with any error is not applied at all and is reported by index.
+resolve external ids, then the write. On PostgreSQL the write is a COPY into a staging table and
+one statement (profiles/ingestion/staging.py); elsewhere (SQLite) it is one SELECT for which keys
+exist, then an `INSERT ... ON CONFLICT` and an `UPDATE ... FROM (VALUES ...)` per distinct set of
+named fields.
 """
 
 from collections import defaultdict
@@ -15,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from profiles.ingestion.specs import KEY_FIELD, SPECS, EntitySpec
+from profiles.ingestion.staging import write_staged
 
 _IN_CHUNK = 5000  # ids per IN (...) list: well under SQLite's variable limit
 
@@ -84,62 +89,93 @@ def entity_bulk_upsert(*, entity: str | EntitySpec, records: list[Any]) -> BulkR
     """Create or update rows of one entity from a batch of records (see module docstring)."""
     spec = SPECS[entity] if isinstance(entity, str) else entity
     result = BulkResult()
+    merged, indexes = _merge_valid(spec, records, result)
+    write = write_staged if connection.vendor == "postgresql" else _write_by_field_set
+    inserted, rejected = write(spec, merged)
+    for key, seen in indexes.items():
+        if key in rejected:
+            result.errors.extend(required_errors(spec, key, merged[key], seen))
+        elif key in inserted:
+            result.created += 1
+            result.updated += len(seen) - 1
+        else:
+            result.updated += len(seen)
+    result.errors.sort(key=lambda error: error["index"])
+    return result
+
+
+def _merge_valid(
+    spec: EntitySpec, records: list[Any], result: BulkResult
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[int]]]:
+    """Parse every record and resolve its references; reject the invalid ones into `result`.
+
+    Returns the valid records merged by key in arrival order (`{key: {attname: value}}`, the later
+    values winning) and the indexes of the records behind each key."""
+    parse = spec.parse
+    errors = result.errors
     parsed: list[tuple[int, str, dict[str, Any]]] = []
     for index, raw in enumerate(records):
-        key, values, errors = spec.parse(raw)
-        if errors:
-            result.errors.append(_error(index, key, errors))
+        key, values, problems = parse(raw)
+        if problems:
+            errors.append(_error(index, key, problems))
         else:
             parsed.append((index, key, values))
 
     # Resolve references (external ids) to primary keys, one query per referenced model.
     references = {name: f for name, f in spec.fields.items() if f.reference is not None}
-    resolved: dict[str, dict[str, int]] = {
-        name: ids_by_external_id(f.reference, {values[name] for _, _, values in parsed if name in values})
-        for name, f in references.items()
-    }
-    valid: list[tuple[int, str, dict[str, Any]]] = []
-    for index, key, values in parsed:
-        unknown = {
-            name: [f"unknown {references[name].reference._meta.verbose_name} {values[name]!r}"]
-            for name in references
-            if name in values and values[name] not in resolved[name]
+    if references:
+        resolved: dict[str, dict[str, int]] = {
+            name: ids_by_external_id(f.reference, {values[name] for _, _, values in parsed if name in values})
+            for name, f in references.items()
         }
-        if unknown:
-            result.errors.append(_error(index, key, unknown))
-            continue
-        for name in references:
-            if name in values:
-                values[references[name].attname] = resolved[name][values.pop(name)]
-        valid.append((index, key, values))
+        valid: list[tuple[int, str, dict[str, Any]]] = []
+        for index, key, values in parsed:
+            unknown = {
+                name: [f"unknown {references[name].reference._meta.verbose_name} {values[name]!r}"]
+                for name in references
+                if name in values and values[name] not in resolved[name]
+            }
+            if unknown:
+                errors.append(_error(index, key, unknown))
+                continue
+            for name in references:
+                if name in values:
+                    values[references[name].attname] = resolved[name][values.pop(name)]
+            valid.append((index, key, values))
+        parsed = valid
 
-    existing = ids_by_external_id(spec.model, {key for _, key, _ in valid})
     merged: dict[str, dict[str, Any]] = {}
-    indexes: dict[str, list[int]] = defaultdict(list)
-    for index, key, values in valid:
-        merged.setdefault(key, {}).update(values)
-        indexes[key].append(index)
-
-    required = {spec.fields[name].attname: name for name in spec.required}
-    for key in [k for k in merged if k not in existing]:
-        missing = sorted(name for attname, name in required.items() if attname not in merged[key])
-        if missing:
-            for index in indexes.pop(key):
-                result.errors.append(
-                    _error(index, key, {name: [f"is required to create a new {spec.label}"] for name in missing})
-                )
-            del merged[key]
-
-    for key, seen in indexes.items():
-        if key in existing:
-            result.updated += len(seen)
+    indexes: dict[str, list[int]] = {}
+    for index, key, values in parsed:
+        if key in merged:
+            merged[key].update(values)
+            indexes[key].append(index)
         else:
-            result.created += 1
-            result.updated += len(seen) - 1
+            merged[key] = values
+            indexes[key] = [index]
+    return merged, indexes
 
-    # New keys: one INSERT ... ON CONFLICT per distinct set of named fields (safe if another
-    # batch creates the same key meanwhile). Existing keys: one UPDATE ... FROM per field set,
-    # so a partial record never has to carry the row's other NOT NULL columns.
+
+def required_errors(spec: EntitySpec, key: str, values: dict[str, Any], indexes: list[int]) -> list[dict[str, Any]]:
+    """The errors of the records behind a new key that lacks required fields (none if complete)."""
+    missing = sorted(name for name in spec.required if spec.fields[name].attname not in values)
+    if not missing:
+        return []
+    return [
+        _error(index, key, {name: [f"is required to create a new {spec.label}"] for name in missing})
+        for index in indexes
+    ]
+
+
+def _write_by_field_set(spec: EntitySpec, merged: dict[str, dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """The portable write path (SQLite; PostgreSQL takes staging.write_staged). Looks up which
+    keys exist, then per distinct set of named fields writes one `INSERT ... ON CONFLICT` for new
+    keys (safe if another batch creates the same key meanwhile) and one `UPDATE ... FROM` for
+    existing ones, so a partial record never has to carry the row's other NOT NULL columns.
+    Returns the keys inserted and the keys rejected (new, lacking required fields)."""
+    existing = ids_by_external_id(spec.model, merged)
+    required = {spec.fields[name].attname for name in spec.required}
+    rejected = {key for key, values in merged.items() if key not in existing and not required.issubset(values)}
     now = timezone.now()
     inserts: dict[tuple[str, ...], list[Any]] = defaultdict(list)
     updates: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
@@ -147,7 +183,7 @@ def entity_bulk_upsert(*, entity: str | EntitySpec, records: list[Any]) -> BulkR
         fields = tuple(sorted(values))
         if key in existing:
             updates[fields].append((existing[key], values))
-        else:
+        elif key not in rejected:
             instance = spec.model(**{KEY_FIELD: key, **values})
             instance.created_at = instance.updated_at = now
             inserts[fields].append(instance)
@@ -160,5 +196,4 @@ def entity_bulk_upsert(*, entity: str | EntitySpec, records: list[Any]) -> BulkR
             update_rows_by_pk(
                 spec.model, [*fields, "updated_at"], [(pk, {**values, "updated_at": now}) for pk, values in rows]
             )
-    result.errors.sort(key=lambda error: error["index"])
-    return result
+    return set(merged).difference(existing, rejected), rejected

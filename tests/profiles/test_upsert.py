@@ -1,6 +1,8 @@
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from profiles.ingestion.upsert import entity_bulk_upsert
 from profiles.models import Booking, Profile, Purchase
@@ -188,3 +190,79 @@ def test_erasure_removes_the_profile_its_rows_and_its_edit_history():
     assert not Profile.history.filter(id=profile.pk).exists()
     assert not Booking.history.filter(profile_id=profile.pk).exists()
     assert keep.bookings.count() == 0
+
+
+def test_json_decimal_date_and_timestamp_values_are_stored_exactly():
+    ProfileFactory(external_id="c1")
+    ProductFactory(external_id="SKU-1")
+    attributes = {"vip": True, "score": 12.5, "tags": ["a", "ç"], "nested": {"n": None, "big": 2**40}, "q": 'x"\\y'}
+    address = "1\tRua\nNova \\N 2, \u00e9"  # tab, newline, backslash: COPY's special characters
+    profiles = entity_bulk_upsert(
+        entity="profiles",
+        records=[{"external_id": "c2", "attributes": attributes, "birth_date": "1990-02-28", "address_line1": address}],
+    )
+    purchases = entity_bulk_upsert(
+        entity="purchases",
+        records=[
+            {"external_id": "p1", "profile": "c1", "product": "SKU-1", "amount": "1234567890.125",
+             "quantity": "3", "purchased_at": "2026-05-01T10:00:00+02:00"},
+            {"external_id": "p2", "profile": "c1", "product": "SKU-1", "amount": 0.1,
+             "purchased_at": "2026-05-01T10:00:00"},
+        ],
+    )  # fmt: skip
+    assert (profiles.errors, purchases.errors) == ([], [])
+    profile = Profile.objects.get(external_id="c2")
+    assert profile.attributes == attributes
+    assert (profile.birth_date, profile.address_line1) == (dt.date(1990, 2, 28), address)
+    assert profile.email == "" and profile.phone == ""  # not given: the model's defaults
+    p1, p2 = Purchase.objects.order_by("external_id")
+    assert (p1.amount, p1.quantity) == (Decimal("1234567890.12"), 3)
+    assert p1.purchased_at == dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.UTC)
+    assert (p2.amount, p2.quantity) == (Decimal("0.10"), 1)
+    assert p2.purchased_at == timezone.make_aware(dt.datetime(2026, 5, 1, 10, 0))
+
+
+def test_an_update_changes_only_the_named_columns_and_the_update_time():
+    ProfileFactory(external_id="c1", email="keep@example.com", city="Porto", attributes={"a": 1})
+    before = Profile.objects.get(external_id="c1")
+    result = entity_bulk_upsert(
+        entity="profiles",
+        records=[{"external_id": "c1", "city": "Lisboa"}, {"external_id": "c1", "birth_date": ""}],
+    )
+    assert (result.created, result.updated, result.errors) == (0, 2, [])
+    after = Profile.objects.get(external_id="c1")
+    assert (after.email, after.city, after.birth_date, after.attributes) == (
+        "keep@example.com",
+        "Lisboa",
+        None,
+        {"a": 1},
+    )
+    assert (after.pk, after.created_at) == (before.pk, before.created_at)
+    assert after.updated_at > before.updated_at
+
+
+def test_a_new_key_missing_required_fields_is_rejected_in_every_record_naming_it():
+    ProfileFactory(external_id="c1")
+    ProductFactory(external_id="SKU-1")
+    result = entity_bulk_upsert(
+        entity="bookings",
+        records=[
+            {"external_id": "b1", "profile": "c1"},
+            {"external_id": "b2", "profile": "c1", "product": "SKU-1"},
+            {"external_id": "b1", "status": "confirmed"},
+            {"external_id": "b3", "profile": "c1"},
+            {"external_id": "b3", "product": "SKU-1"},
+        ],
+    )
+    assert (result.created, result.updated) == (2, 1)
+    assert [(e["index"], e["errors"]) for e in result.errors] == [
+        (0, {"product": ["is required to create a new booking"]}),
+        (2, {"product": ["is required to create a new booking"]}),
+    ]
+    assert sorted(Booking.objects.values_list("external_id", flat=True)) == ["b2", "b3"]
+
+
+def test_a_batch_of_only_invalid_records_writes_nothing():
+    result = entity_bulk_upsert(entity="profiles", records=[{"external_id": "c1", "email": "x"}, {}])
+    assert (result.created, result.updated, len(result.errors)) == (0, 0, 2)
+    assert not Profile.objects.exists()
