@@ -218,10 +218,9 @@ else:
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
     raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY.")
 
-# Audiences: PostgreSQL work_mem for evaluation transactions (grouped and anti-join subqueries hash
-# in memory), how many snapshots each audience keeps, and how old an unused population must be
+# Audiences: PostgreSQL work_mem for evaluation transactions (measured best in bench B1/B4), how many snapshots each audience keeps, and how old an unused population must be
 # before `purge_populations` deletes it.
-AUDIENCE_EVALUATION_WORK_MEM = env_str("AUDIENCE_EVALUATION_WORK_MEM", "256MB")
+AUDIENCE_EVALUATION_WORK_MEM = env_str("AUDIENCE_EVALUATION_WORK_MEM", "16MB")
 AUDIENCE_SNAPSHOTS_KEPT = env_int("AUDIENCE_SNAPSHOTS_KEPT", 5, minimum=1)
 POPULATION_RETENTION_HOURS = env_int("POPULATION_RETENTION_HOURS", 24, minimum=1)
 

@@ -8,8 +8,8 @@ matches nothing; `between` is inclusive; relative days count from the evaluation
 subquery, `pk IN (SELECT via FROM related WHERE ... GROUP BY via HAVING ...)`, which the
 database runs as one GROUP BY and a hash join rather than one correlated subquery per row.
 When zero related rows satisfy the bound (count or sum compared so that 0 matches), the rows with
-no related rows must be included too: that is `pk NOT IN (groups whose value fails the bound)`,
-and `count = 0` style bounds are plain NOT EXISTS.
+no related rows must be included too: `NOT EXISTS (... pk IN (groups whose value fails))`, an
+anti-join; `count = 0` style bounds are a plain NOT EXISTS.
 """
 
 import datetime as dt
@@ -178,8 +178,12 @@ class Compiler:
             return Q(pk__in=groups.filter(satisfied).values(via))
         if isinstance(expression, Count) and _only_zero(bound):  # a group's count is never 0
             return ~Q(Exists(rows.filter(**{via: OuterRef("pk")})))
-        # Zero satisfies the bound: everyone except the groups whose value fails it.
-        return ~Q(pk__in=groups.filter(~satisfied).values(via))
+        # Zero satisfies the bound: everyone except the groups whose value fails it. Written as
+        # NOT EXISTS (an anti-join, which batches within any work_mem), not NOT IN (fast only as a
+        # hashed subplan that must fit in memory).
+        source = rows.model._meta.get_field(via).related_model._default_manager
+        failing = groups.filter(~satisfied).values(via)
+        return ~Q(Exists(source.filter(pk=OuterRef("pk"), pk__in=failing)))
 
     def _bound_q(self, name: str, bound: Bound, *, datetime_field: bool = False) -> Q:
         """The HAVING condition on an aggregate; a date bound on a date-time is a whole day."""
@@ -218,29 +222,6 @@ def _python_bound(bound: Bound, value: Any) -> bool:
 def _only_zero(bound: Bound) -> bool:
     """The bound holds for 0 and for no positive count (count = 0, count <= 0, count < 1)."""
     return not _python_bound(bound, 1) and bound.op in ("eq", "lte", "lt", "between")
-
-
-def uses_anti_membership(node: Node) -> bool:
-    """Whether the compiled rule holds a `pk NOT IN (grouped subquery)`: a bound that zero related
-    rows satisfy (count <= 3, sum < 100...). PostgreSQL runs NOT IN fast only as a hashed subplan,
-    which needs the subquery's ids to fit in work_mem; evaluation raises it for such rules only
-    (measured: a blanket raise slows plain GROUP BY rules by a third)."""
-    if isinstance(node, (All, AnyOf)):
-        return any(uses_anti_membership(child) for child in node.children)
-    if isinstance(node, Not):
-        return uses_anti_membership(node.child)
-    if isinstance(node, Has):
-        inner = node.where is not None and uses_anti_membership(node.where)
-        zero = node.count is not None and _python_bound(node.count, 0) and not _only_zero(node.count)
-        return inner or zero
-    if isinstance(node, Aggregate):
-        inner = node.where is not None and uses_anti_membership(node.where)
-        if node.function == "count":
-            zero = _python_bound(node.bound, 0) and not _only_zero(node.bound)
-        else:
-            zero = node.function == "sum" and _python_bound(node.bound, Decimal(0))
-        return inner or zero
-    return False
 
 
 def compile_rule(dimension: dims.Dimension, node: Node, *, now: dt.datetime | None = None):

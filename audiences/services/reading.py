@@ -44,7 +44,7 @@ def audience_preview(*, dimension: str, rule: Any, sample_size: int = SAMPLE_SIZ
     dim = dims.get(dimension)
     started = time.monotonic()
     with transaction.atomic():
-        _tune_session(node)
+        _tune_session()
         queryset = compile_rule(dim, node, now=now)
         count = queryset.count()
         sample = _sample(dim, queryset, sample_size) if count else []

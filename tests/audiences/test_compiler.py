@@ -157,20 +157,3 @@ def test_datetime_fields_take_whole_days(world):
         "ana",
         "bruno",
     }
-
-
-@pytest.mark.parametrize(
-    ("rule", "anti"),
-    [
-        ({"agg": "sum", "of": "purchases.amount", "op": "gte", "value": 500}, False),
-        ({"agg": "sum", "of": "purchases.amount", "op": "lt", "value": 500}, True),
-        ({"agg": "avg", "of": "purchases.amount", "op": "lt", "value": 500}, False),
-        ({"has": "bookings", "count": {"op": "eq", "value": 0}}, False),  # plain NOT EXISTS
-        ({"not": {"has": "bookings", "count": {"op": "lte", "value": 2}}}, True),
-        ({"all": [{"field": "country", "op": "eq", "value": "PT"}, {"has": "bookings"}]}, False),
-    ],
-)
-def test_it_knows_which_rules_hold_an_anti_membership(rule, anti):
-    from audiences.rules.compiler import uses_anti_membership
-
-    assert uses_anti_membership(parse_rule("profile", rule)) is anti
