@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 ADDR ?= 127.0.0.1:8000
 SEED_PROFILES ?= 2000
 
-.PHONY: run test install install-dev lint bench-seed bench-b3 clean
+.PHONY: run test install install-dev lint bench-seed bench-b1 bench-b3 bench-b4 clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,14 @@ lint: install-dev
 bench-seed: install-dev
 	$(PY) -m bench.seed
 
+bench-b1: install-dev
+	$(PY) -m bench.b1_audiences
+
 bench-b3: install-dev
 	$(PY) -m bench.b3_ingestion
+
+bench-b4: install-dev
+	$(PY) -m bench.b4_growth --seed
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*

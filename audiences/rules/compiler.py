@@ -37,7 +37,9 @@ class Compiler:
 
     def q(self, node: Node) -> Q:
         if isinstance(node, All):
-            result = Q(pk__isnull=False)  # explicit "everyone", so that not(all []) is nobody
+            if not node.children:
+                return Q(pk__isnull=False)  # explicit "everyone", so that not(all []) is nobody
+            result = Q()
             for child in node.children:
                 result &= self.q(child)
             return result
