@@ -35,6 +35,19 @@ def make_user(db, roles, django_user_model):
 
 
 @pytest.fixture
+def admin_as(make_user):
+    """A Django test client logged in to the admin as a staff user with the given role."""
+    from django.test import Client
+
+    def client_for(role: str) -> Client:
+        client = Client()
+        client.force_login(make_user(role, is_staff=True))
+        return client
+
+    return client_for
+
+
+@pytest.fixture
 def api_as(make_user):
     """An API client authenticated by token as a user with the given role."""
     from rest_framework.authtoken.models import Token

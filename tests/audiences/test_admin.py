@@ -23,16 +23,6 @@ PT_BOOKERS = {
 
 
 @pytest.fixture
-def admin_as(make_user):
-    def client_for(role: str) -> Client:
-        client = Client()
-        client.force_login(make_user(role, is_staff=True))
-        return client
-
-    return client_for
-
-
-@pytest.fixture
 def manager(admin_as):
     return admin_as("Campaign manager")
 

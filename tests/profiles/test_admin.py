@@ -21,18 +21,6 @@ PROFILES = "/admin/profiles/profile/"
 
 
 @pytest.fixture
-def admin_as(make_user):
-    """A Django test client logged in to the admin as a staff user with the given role."""
-
-    def client_for(role: str) -> Client:
-        client = Client()
-        client.force_login(make_user(role, is_staff=True))
-        return client
-
-    return client_for
-
-
-@pytest.fixture
 def steward(admin_as):
     return admin_as("Data steward")
 
