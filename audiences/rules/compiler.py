@@ -59,9 +59,9 @@ class Compiler:
         if isinstance(node, Aggregate):
             return self._aggregate(node)
         if isinstance(node, InAudience):
-            from audiences.models import PopulationMember
+            from audiences.populations import members_q
 
-            return Q(pk__in=PopulationMember.objects.filter(population_id=node.population_id).values("object_id"))
+            return members_q(node.population_id)
         raise TypeError(f"Unknown rule node {node!r}")  # pragma: no cover
 
     # -- fields ---------------------------------------------------------------------------

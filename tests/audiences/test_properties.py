@@ -182,15 +182,6 @@ def evaluate(rule, row) -> bool:
     raise AssertionError(rule)
 
 
-def booking_evaluate(rule, booking) -> bool:
-    return evaluate(rule, booking)
-
-
-# Booking-level leaves reuse the same evaluator: give it the booking's own fields.
-def _booking_row_field(booking, name):
-    return booking[name]
-
-
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
@@ -200,10 +191,5 @@ def test_sql_agrees_with_python(store, rule):
     dimension = dims.get("profile")
     node = parse_rule(dimension, rule)
     got = set(compile_rule(dimension, node, now=NOW).values_list("external_id", flat=True))
-    expected = {key for key, row in store.items() if evaluate(rule, _with_booking_fields(row))}
+    expected = {key for key, row in store.items() if evaluate(rule, row)}
     assert got == expected, rule
-
-
-def _with_booking_fields(row):
-    """Bookings are evaluated with the same `field_matches`; their fields are plain keys."""
-    return row
