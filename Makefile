@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 ADDR ?= 127.0.0.1:8000
 SEED_PROFILES ?= 2000
 
-.PHONY: run test install install-dev lint bench-seed bench-b1 bench-b3 bench-b4 clean
+.PHONY: run test install install-dev lint fuzz-api bench-seed bench-b1 bench-b3 bench-b4 clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ run: install
 ## Run the test suite (SQLite by default; set DATABASE_URL to use PostgreSQL).
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Fuzz the REST API with Schemathesis against /api/schema/, on a throwaway PostgreSQL database
+## (PG_ADMIN_URL names the server; FUZZ_MAX_TIME seconds of testing, default 240). See fuzz/run_api.py.
+fuzz-api: install-dev
+	$(PY) -m fuzz.run_api $(FUZZ_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

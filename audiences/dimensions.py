@@ -15,8 +15,9 @@ A deployer registers their own model in a few lines (docs/audiences.md):
     ))
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 STRING, CHOICE, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN = (
@@ -40,14 +41,40 @@ AGGREGATE_TYPES = {"sum": (INTEGER, DECIMAL), "avg": (INTEGER, DECIMAL), "min": 
 
 
 @dataclass(frozen=True)
+class Column:
+    """What the database column behind a field can hold, read from its model field: rule values
+    compared with it must fit (an integer in the column's range, a decimal within its digits, a
+    string within its length), so that a rule that validates also evaluates."""
+
+    internal_type: str  # Django's name for the column type: "IntegerField", "DecimalField"...
+    max_length: int | None = None
+    max_digits: int | None = None
+    decimal_places: int | None = None
+
+    @classmethod
+    def of(cls, model_field: models.Field) -> "Column":
+        return cls(
+            internal_type=model_field.get_internal_type(),
+            max_length=getattr(model_field, "max_length", None),
+            max_digits=getattr(model_field, "max_digits", None),
+            decimal_places=getattr(model_field, "decimal_places", None),
+        )
+
+
+COUNT_COLUMN = Column("BigIntegerField")  # what a count (of related rows) is compared as
+
+
+@dataclass(frozen=True)
 class Field:
-    """A filterable field: `name` as rules write it, `path` the ORM path (default: the name)."""
+    """A filterable field: `name` as rules write it, `path` the ORM path (default: the name).
+    `column` is filled from the model field when the field's dimension is created."""
 
     name: str
     type: str
     path: str = ""
     label: str = ""
     choices: tuple[str, ...] = ()
+    column: Column | None = None
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -96,6 +123,7 @@ class Dimension:
     display_fields: tuple[str, ...] = ()  # shown in samples
 
     def __post_init__(self):
+        self.fields = [f if f.column else replace(f, column=_column(self.model, f)) for f in self.fields]
         self.field_map = {f.name: f for f in self.fields}
         self.relation_map = {r.name: r for r in self.relations}
         self.change_path_map = {c.name: c for c in self.change_paths}
@@ -105,6 +133,25 @@ class Dimension:
         if self.profile_path is None:
             return None
         return "pk" if self.profile_path == "" else f"{self.profile_path}_id"
+
+
+def _column(model: type[models.Model], field_def: Field) -> Column:
+    """The column behind a field, following its ORM path (`product__category`) from `model`."""
+    current, model_field = model, None
+    for segment in field_def.path.split("__"):
+        if current is None:
+            break
+        try:
+            model_field = current._meta.get_field(segment)
+        except FieldDoesNotExist:
+            model_field = None
+            break
+        current = model_field.related_model
+        if current is not None and segment == model_field.attname:  # `product_id`: the key's own column
+            model_field, current = model_field.target_field, None
+    if model_field is None or current is not None:
+        raise ValueError(f"Field {field_def.name!r}: {field_def.path!r} is not a column of {model.__name__}")
+    return Column.of(model_field)
 
 
 _registry: dict[str, Dimension] = {}

@@ -14,10 +14,13 @@ from functools import cached_property
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+
+from config.csv_safety import escape_row
 
 
 class CappedCountPaginator(Paginator):
@@ -76,6 +79,12 @@ class BigTableAdminMixin:
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError as exc:  # e.g. ?created_at__year=99999999999999999999 (Django lets it through)
+            raise IncorrectLookupParameters(exc) from exc
+
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
@@ -111,13 +120,14 @@ class _Echo:
 
 
 def csv_streaming_response(*, filename: str, header: Iterable[str], rows: Iterable[Iterable[Any]]):
-    """A CSV download written row by row as the client reads it, never whole in memory."""
+    """A CSV download written row by row as the client reads it, never whole in memory. Text
+    cells that a spreadsheet would run as a formula are escaped (config/csv_safety.py)."""
     writer = csv.writer(_Echo())
 
     def lines():
-        yield writer.writerow(header)
+        yield writer.writerow(escape_row(header))
         for row in rows:
-            yield writer.writerow(row)
+            yield writer.writerow(escape_row(row))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -51,3 +51,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+RATE_PERIODS = ("second", "minute", "hour", "day")
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A request rate "<count>/<period>" (period: second, minute, hour or day), or None for "off"."""
+    value = os.environ.get(name, default).strip()
+    if value.lower() == "off":
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write <count>/<period> with a period of "
+            f"{', '.join(RATE_PERIODS)} (e.g. 100/second), or off."
+        )
+    return value

@@ -5,12 +5,13 @@ production configuration: it requires a strong SECRET_KEY and ALLOWED_HOSTS and 
 HTTPS protections expected behind a TLS-terminating proxy.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "django_q",
+    "axes",
     "profiles",
     "audiences",
     "campaigns",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RefuseUnstorableText",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,12 +106,40 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Cache: shared by every process when CACHE_URL=redis://host:6379/1 (API throttle counters live
+# here, so a deployment with several processes or machines must set it); else local memory.
+_cache_url = env_str("CACHE_URL", "")
+if _cache_url.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+elif _cache_url in ("", "locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL={_cache_url!r}: use redis://host:port/db, rediss://... or locmem://.")
+CACHES["default"]["KEY_PREFIX"] = "orchestrator"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Proxies in front of the site that append to X-Forwarded-For (1 for one TLS-terminating proxy).
+# 0 trusts no header: every client is REMOTE_ADDR, which behind a proxy is the proxy itself.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT failed logins for one username from one
+# address lock that pair out for LOGIN_COOLOFF_MINUTES; a successful login clears the count.
+AUTHENTICATION_BACKENDS = [
+    "config.auth.LoginAttemptsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -164,7 +197,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.IdCursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Rates: API_THROTTLE_USER / API_THROTTLE_ANON below, read on every request (tests override them).
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.UserRateThrottle", "config.throttling.AnonRateThrottle"],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # JSON bodies are parsed with a nesting limit (JSON_MAX_DEPTH): a deep body is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",  # documents the error answers too
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -172,6 +214,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Profiles, consent, audiences and campaigns. Authenticate with `Authorization: Token <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -182,12 +225,21 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionStatusEnum": "profiles.models.entities.Subscription.Status",
     },
 }
+# API throttling, per token (or session user) and per anonymous address: "<n>/<second|minute|hour|day>",
+# or "off". 100 a second per user is far above what bulk ingestion needs (1,000 records a request
+# at ~17,000 records a second is ~17 requests a second) and keeps DRF's per-user request history,
+# one timestamp per request in the window, small. Answers 429 with Retry-After.
+API_THROTTLE_USER = env_rate("API_THROTTLE_USER", "100/second")
+API_THROTTLE_ANON = env_rate("API_THROTTLE_ANON", "60/minute")
 # Largest number of records accepted by one bulk request (larger envelopes answer 413).
 BULK_MAX_RECORDS = env_int("BULK_MAX_RECORDS", 1000, minimum=1)
 # Largest file the admin's import page takes (it imports during the request); larger files go
 # through the import_data command.
 ADMIN_IMPORT_MAX_BYTES = env_int("ADMIN_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024, minimum=1024)
+# Deepest nesting of arrays and objects accepted in a JSON body, a JSON Lines record or a JSON
+# field (deeper answers 400 / rejects the line); rules have their own, smaller limit.
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 64, minimum=8)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -222,6 +274,20 @@ if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
 # before `purge_populations` deletes it.
 AUDIENCE_EVALUATION_WORK_MEM = env_str("AUDIENCE_EVALUATION_WORK_MEM", "16MB")
 AUDIENCE_SNAPSHOTS_KEPT = env_int("AUDIENCE_SNAPSHOTS_KEPT", 5, minimum=1)
+# Time limits of one SQL statement of a preview (the count and sample behind "Count") and of an
+# evaluation ("Calculate", schedules, campaigns), in milliseconds (for previews, 0 means none). A
+# rule that runs longer is stopped with a message that says so.
+AUDIENCE_PREVIEW_TIMEOUT_MS = env_int("AUDIENCE_PREVIEW_TIMEOUT_MS", 10_000, minimum=0)
+# An evaluation on the workers must stop itself (failing its snapshot with the message) before
+# the worker kills it at Q_TIMEOUT (which leaves no message): by default 15 s before.
+AUDIENCE_EVALUATION_TIMEOUT_MS = env_int(
+    "AUDIENCE_EVALUATION_TIMEOUT_MS", max(Q_CLUSTER["timeout"] - 15, 1) * 1000, minimum=0
+)
+if not 0 < AUDIENCE_EVALUATION_TIMEOUT_MS < Q_CLUSTER["timeout"] * 1000:
+    raise ImproperlyConfigured(
+        f"AUDIENCE_EVALUATION_TIMEOUT_MS={AUDIENCE_EVALUATION_TIMEOUT_MS} must be between 1 and "
+        f"Q_TIMEOUT x 1000 ({Q_CLUSTER['timeout'] * 1000}): the workers stop a task at Q_TIMEOUT."
+    )
 POPULATION_RETENTION_HOURS = env_int("POPULATION_RETENTION_HOURS", 24, minimum=1)
 
 # Health: a worker counts as alive if its heartbeat is younger than this many seconds.

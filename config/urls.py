@@ -8,6 +8,10 @@ admin.site.site_header = "Campaign orchestration"
 admin.site.site_title = "Campaign orchestration"
 admin.site.index_title = "Audiences, campaigns and customer data"
 
+# The API's URLs answer JSON even when no view is reached (an unmatched URL, a crash).
+handler404 = "config.api.errors.not_found"
+handler500 = "config.api.errors.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

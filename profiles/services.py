@@ -4,11 +4,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from profiles import validation
 from profiles.erasure import run_erasure_steps
+from profiles.ingestion.isolation import write_isolating
 from profiles.ingestion.upsert import BulkResult, ids_by_external_id
 from profiles.models import (
     Booking,
@@ -18,9 +19,15 @@ from profiles.models import (
     ConsentStatus,
     Profile,
     Purchase,
+    PushDevice,
     Subscription,
     Suppression,
 )
+
+
+class ProfileGone(LookupError):
+    """The profile (or the row being changed) was erased while the request was under way."""
+
 
 # -- profiles -------------------------------------------------------------------------------
 
@@ -111,7 +118,8 @@ def consent_events_record(*, records: list[Any]) -> ConsentResult:
         else:
             parsed.append((index, values))
     profile_ids = ids_by_external_id(Profile, {values["profile"] for _, values in parsed})
-    events = []
+    external_ids = {pk: key for key, pk in profile_ids.items()}
+    events: list[tuple[int, ConsentEvent]] = []
     for index, values in parsed:
         if values["profile"] not in profile_ids:
             result.errors.append(
@@ -122,28 +130,51 @@ def consent_events_record(*, records: list[Any]) -> ConsentResult:
                 }
             )
             continue
-        events.append(ConsentEvent(profile_id=profile_ids[values.pop("profile")], **values))
+        events.append((index, ConsentEvent(profile_id=profile_ids[values.pop("profile")], **values)))
     result.errors.sort(key=lambda error: error["index"])
     if not events:
         return result
 
-    # The newest event per (profile, channel) in this batch; later arrival wins ties.
+    # Events are written by (profile, channel) pair: if the database refuses one, the others stand.
+    by_pair: dict[tuple[int, str], list[tuple[int, ConsentEvent]]] = {}
+    for index, event in events:
+        by_pair.setdefault((event.profile_id, event.channel), []).append((index, event))
+    written, refused = write_isolating(list(by_pair), lambda pairs: _write_consent_events(pairs, by_pair))
+    for created, updated, ignored in written:
+        result.created += created
+        result.updated += updated
+        result.ignored += ignored
+    for pair, message in refused:
+        result.errors.extend(
+            {"index": index, "external_id": external_ids[pair[0]], "errors": {"non_field_errors": [message]}}
+            for index, _ in by_pair[pair]
+        )
+    result.errors.sort(key=lambda error: error["index"])
+    return result
+
+
+def _write_consent_events(
+    pairs: list[tuple[int, str]], by_pair: dict[tuple[int, str], list[tuple[int, ConsentEvent]]]
+) -> tuple[int, int, int]:
+    """Append the events of these pairs to the history and move each pair's state to its newest
+    event (later arrival wins ties). Returns (states created, states moved, events older)."""
+    events = [event for pair in pairs for _, event in by_pair[pair]]
     newest: dict[tuple[int, str], ConsentEvent] = {}
     for event in events:
         pair = (event.profile_id, event.channel)
         if pair not in newest or event.occurred_at >= newest[pair].occurred_at:
             newest[pair] = event
+    created = updated = 0
     with transaction.atomic():
         ConsentEvent.objects.bulk_create(events, batch_size=1000)
         current = _current_consent_times(list(newest))
         for pair, event in newest.items():
             if pair not in current:
-                result.created += 1
+                created += 1
             elif current[pair] <= event.occurred_at:
-                result.updated += 1
-        result.ignored = len(events) - result.created - result.updated
+                updated += 1
         _upsert_consent_states(list(newest.values()))
-    return result
+    return created, updated, len(events) - created - updated
 
 
 def _current_consent_times(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], Any]:
@@ -202,3 +233,26 @@ def suppression_add(*, channel: str, address: str, reason: str, note: str = "") 
     return Suppression.objects.get_or_create(
         channel=channel, address=address, defaults={"reason": reason, "note": note}
     )
+
+
+# -- push devices ---------------------------------------------------------------------------
+
+
+def push_device_save(*, device: PushDevice, data: dict[str, Any]) -> PushDevice:
+    """Create (unsaved instance) or update a push device. The profile's row is locked for the
+    write, so an erasure running at the same time either happens first (ProfileGone: the profile
+    or the device no longer exists) or waits until this write is done, and then erases it too."""
+    for name, value in data.items():
+        setattr(device, name, value)
+    try:
+        with transaction.atomic():
+            if not Profile.objects.select_for_update().filter(pk=device.profile_id).exists():
+                raise ProfileGone("The profile no longer exists (erased).")
+            if device.pk is not None and not PushDevice.objects.filter(pk=device.pk).exists():
+                raise ProfileGone("The device no longer exists (its profile was erased).")
+            device.save()
+    except IntegrityError:
+        if PushDevice.objects.filter(token=device.token).exclude(pk=device.pk).exists():
+            raise ValueError("another device has this token") from None
+        raise ProfileGone("The profile no longer exists (erased).") from None
+    return device

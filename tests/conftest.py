@@ -14,6 +14,14 @@ def _tasks_run_inline(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)
 
 
+@pytest.fixture(autouse=True)
+def _api_not_throttled(settings):
+    """API throttle rates are production limits; a suite sending many requests must not meet
+    them by accident. tests/config/test_throttling.py sets low rates on purpose."""
+    settings.API_THROTTLE_USER = None
+    settings.API_THROTTLE_ANON = None
+
+
 @pytest.fixture
 def roles(db):
     """The role groups, as post_migrate creates them (tests run without migrations)."""

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as confirm_delete_selected
 from django.contrib.admin.utils import unquote
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -14,7 +15,7 @@ from audiences import dimensions as dims
 from audiences.admin.tools import AudienceToolsMixin
 from audiences.forms import AudienceForm
 from audiences.models import Audience
-from audiences.services import AudienceInUse, audience_delete, audience_save, audience_usages
+from audiences.services import AudienceGone, AudienceInUse, audience_delete, audience_save, audience_usages
 
 
 class DimensionFilter(admin.SimpleListFilter):
@@ -61,7 +62,10 @@ class AudienceAdmin(AudienceToolsMixin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         obj._history_user = request.user
-        audience_save(audience=obj, acting_user=request.user)
+        try:
+            audience_save(audience=obj, acting_user=request.user)
+        except AudienceGone as exc:  # deleted by someone else while this form was open
+            raise Http404(str(exc)) from None
 
     # -- deletion: refused while other audiences or campaigns use the audience ----------------
 

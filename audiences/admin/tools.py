@@ -2,7 +2,9 @@
 the distribution of a field, and the upload of a list audience (the CSV export is the API's).
 
 Each view checks its permission (view for reading, change for anything that writes), parses its
-input, calls one service and reports.
+input, calls one service and reports. What members are (their external ids and fields, in the
+preview's and the page's samples, the distribution, the export) is shown only to users who may
+view profiles (audiences/selectors.py); others see counts and object ids.
 """
 
 import json
@@ -20,7 +22,10 @@ from audiences.admin.builder import builder_metadata
 from audiences.forms import DistributionForm, ListUploadForm, rule_problems
 from audiences.models import Audience, AudienceSnapshot
 from audiences.rules.parser import RuleError
+from audiences.selectors import may_see_member_details
 from audiences.services import (
+    AudienceNotEvaluated,
+    RuleTimeout,
     audience_evaluate,
     audience_preview,
     audience_request_evaluation,
@@ -60,7 +65,8 @@ class AudienceToolsMixin:
     # -- views ------------------------------------------------------------------------------
 
     def preview_view(self, request):
-        """POST {"dimension", "rule"} -> {"count", "sample", "duration_ms"}, or 400 {"errors": [{"path", "message"}]}."""
+        """POST {"dimension", "rule"} -> {"count", "sample", "duration_ms"}, or {"errors": [{"path", "message"}]}:
+        400 for an invalid rule, 409 when it uses an audience to calculate first, 422 past the time limit."""
         if request.method != "POST":
             return JsonResponse({"errors": [{"path": "", "message": "POST a rule."}]}, status=405)
         if not self.has_view_permission(request):
@@ -75,9 +81,16 @@ class AudienceToolsMixin:
             )
         try:
             dimension = payload.get("dimension") if isinstance(payload.get("dimension"), str) else ""
-            result = audience_preview(dimension=dimension, rule=payload.get("rule"), sample_size=PREVIEW_SAMPLE)
+            result = audience_preview(
+                dimension=dimension, rule=payload.get("rule"), sample_size=PREVIEW_SAMPLE,
+                details=may_see_member_details(request.user),
+            )  # fmt: skip
         except RuleError as exc:
             return JsonResponse({"errors": [{"path": p, "message": m} for p, m in exc.problems]}, status=400)
+        except AudienceNotEvaluated as exc:
+            return JsonResponse({"errors": [{"path": "", "message": str(exc)}]}, status=409)
+        except RuleTimeout as exc:
+            return JsonResponse({"errors": [{"path": "", "message": str(exc)}]}, status=422)
         return JsonResponse(result)
 
     @staticmethod
@@ -96,7 +109,7 @@ class AudienceToolsMixin:
                 self.message_user(request, "Calculation queued: its state shows under Recent calculations.")
                 return self._back(audience)
             snapshot = audience_evaluate(audience=audience, acting_user=request.user)
-        except ValueError as exc:  # AudienceError, RuleError: the message says why
+        except (ValueError, RuleTimeout) as exc:  # AudienceError, RuleError, a time limit: the message says why
             self.message_user(request, f"Not calculated: {exc}", messages.ERROR)
             return self._back(audience)
         self.message_user(
@@ -164,9 +177,13 @@ class AudienceToolsMixin:
             context["upload_url"] = reverse("admin:audiences_audience_upload", args=[audience.pk])
         if snapshot is None or snapshot.population is None:
             return context
-        # The API streams the members as CSV (session auth, view permission): one format for both.
+        # The API streams the members as CSV (session auth, view permission; external ids with the
+        # view profile permission): one format for both.
         context["export_url"] = f"{reverse('audience-members', args=[audience.pk])}?format=csv"
-        context["sample"] = self._sample_table(request, snapshot)
+        details = may_see_member_details(request.user)
+        context["sample"] = self._sample_table(request, snapshot, details=details)
+        if not details:  # the values of members' fields are data about people
+            return context
         form = DistributionForm(request.GET if "distribution" in request.GET else None, dimension=audience.dimension)
         context["distribution_form"] = form
         if form.is_bound and form.is_valid():
@@ -183,8 +200,8 @@ class AudienceToolsMixin:
                 }
         return context
 
-    def _sample_table(self, request, snapshot: AudienceSnapshot) -> dict:
-        rows = snapshot_sample(snapshot=snapshot, size=PAGE_SAMPLE)
+    def _sample_table(self, request, snapshot: AudienceSnapshot, *, details: bool) -> dict:
+        rows = snapshot_sample(snapshot=snapshot, size=PAGE_SAMPLE, details=details)
         columns = list(rows[0]) if rows else []
         if "id" in columns:
             columns.insert(0, columns.pop(columns.index("id")))

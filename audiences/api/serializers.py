@@ -11,7 +11,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 
 class AudienceSerializer(serializers.ModelSerializer):
-    latest_snapshot = SnapshotSerializer(read_only=True)
+    latest_snapshot = SnapshotSerializer(read_only=True, allow_null=True)
     dimension = serializers.ChoiceField(choices=[])
     rule = serializers.JSONField(required=False, allow_null=True, help_text="The rule (see GET /api/v1/dimensions/).")
 
@@ -42,15 +42,39 @@ class PreviewSerializer(serializers.Serializer):
 
 class PreviewResultSerializer(serializers.Serializer):
     count = serializers.IntegerField()
-    sample = serializers.ListField(child=serializers.DictField())
+    sample = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Random matching rows: `id`, and with the view profile permission their external ids and "
+        "display fields.",
+    )
     duration_ms = serializers.IntegerField()
 
 
+class NotEvaluatedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    audience = serializers.CharField(help_text="The slug of the audience to calculate first.")
+
+
 class MemberSerializer(serializers.Serializer):
+    """A member. The external ids are sent only to users with the view profile permission."""
+
     object_id = serializers.IntegerField()
-    external_id = serializers.CharField(allow_null=True)
+    external_id = serializers.CharField(allow_null=True, required=False)
     profile_id = serializers.IntegerField(allow_null=True)
-    profile_external_id = serializers.CharField(allow_null=True)
+    profile_external_id = serializers.CharField(allow_null=True, required=False)
+
+
+class MemberPageSerializer(serializers.Serializer):
+    """One page of GET members/: `next` is the next page's URL (null on the last page)."""
+
+    count = serializers.IntegerField(allow_null=True, help_text="Members in the snapshot.")
+    next = serializers.URLField(allow_null=True)
+    results = MemberSerializer(many=True)
+
+
+class AudienceInUseSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    usages = serializers.ListField(child=serializers.CharField(), help_text="What uses the audience.")
 
 
 class MemberUploadSerializer(serializers.Serializer):

@@ -17,8 +17,10 @@ from audiences.api import serializers
 from audiences.models import Audience
 from audiences.rules.parser import RuleError
 from audiences.rules.schema import rule_schema
-from audiences.selectors import MEMBER_COLUMNS, members_page, members_stream
+from audiences.selectors import may_see_member_details, member_columns, members_page, members_stream
 from config.api.permissions import require_permissions
+from config.api.schema import ErrorDetailSerializer
+from config.csv_safety import escape_row
 
 CanView = require_permissions("audiences.view_audience")
 CanChange = require_permissions("audiences.change_audience")
@@ -73,8 +75,33 @@ def _rule_error(exc: RuleError) -> ValidationError:
 
 def _csv_line(row) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(row)
+    csv.writer(buffer).writerow(escape_row(row))  # no cell a spreadsheet would run as a formula
     return buffer.getvalue()
+
+
+MAX_OBJECT_ID = 2**63 - 1  # object ids are bigints
+
+
+def _whole_number(params, name: str, *, default: int | None, maximum: int) -> int | None:
+    """A query parameter that must be a whole number from 0 to `maximum` (else a 400 naming it)."""
+    raw = params.get(name, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > maximum:
+        raise ValidationError({name: [f"must be a whole number from 0 to {maximum}."]})
+    return int(raw)
+
+
+TIMEOUT_RESPONSE = OpenApiResponse(
+    ErrorDetailSerializer,
+    "The rule ran longer than its time limit (AUDIENCE_PREVIEW_TIMEOUT_MS for previews, "
+    "AUDIENCE_EVALUATION_TIMEOUT_MS for evaluations) and was stopped; `detail` says what to do. Not "
+    "worth retrying as it is: the same rule would take as long again.",
+)
+
+
+def _timeout(exc: services.RuleTimeout) -> Response:
+    return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 class AudienceViewSet(viewsets.ModelViewSet):
@@ -98,9 +125,14 @@ class AudienceViewSet(viewsets.ModelViewSet):
             return services.audience_save(audience=audience, acting_user=self.request.user)
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
+        except services.AudienceGone as exc:
+            raise NotFound(str(exc)) from None
 
     @extend_schema(
-        responses={204: None, 409: OpenApiResponse(description="The audience is in use; `usages` says by what.")}
+        responses={
+            204: None,
+            409: OpenApiResponse(serializers.AudienceInUseSerializer, "The audience is in use; `usages` says by what."),
+        }
     )
     def destroy(self, request, *args, **kwargs):
         audience = self.get_object()
@@ -115,7 +147,7 @@ class AudienceViewSet(viewsets.ModelViewSet):
         parameters=[
             OpenApiParameter("async", OpenApiTypes.BOOL, description="Queue on the workers (202) instead of waiting.")
         ],
-        responses={200: serializers.SnapshotSerializer, 202: serializers.SnapshotSerializer},
+        responses={200: serializers.SnapshotSerializer, 202: serializers.SnapshotSerializer, 422: TIMEOUT_RESPONSE},
     )
     @action(detail=True, methods=["post"], permission_classes=[CanChange])
     def evaluate(self, request, pk=None):
@@ -130,10 +162,12 @@ class AudienceViewSet(viewsets.ModelViewSet):
             raise ValidationError({"kind": [str(exc)]}) from None
         except RuleError as exc:
             raise _rule_error(exc) from None
+        except services.RuleTimeout as exc:  # the snapshot is failed with the same message
+            return _timeout(exc)
         return Response(serializers.SnapshotSerializer(snapshot).data)
 
     @extend_schema(responses=serializers.SnapshotSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def snapshots(self, request, pk=None):
         """The audience's evaluations, newest first (an async evaluation's state shows here)."""
         return Response(serializers.SnapshotSerializer(self.get_object().snapshots.all()[:50], many=True).data)
@@ -145,12 +179,24 @@ class AudienceViewSet(viewsets.ModelViewSet):
             OpenApiParameter("after", int, description="Cursor: the last object_id of the previous page."),
             OpenApiParameter("format", str, enum=["json", "csv"], description="csv streams every member."),
         ],
-        responses={200: serializers.MemberSerializer(many=True)},
+        responses={
+            (200, "application/json"): serializers.MemberPageSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, "format=csv: every member, with a header row."),
+        },
     )
     @extend_schema(
-        methods=["POST"], request=serializers.MemberUploadSerializer, responses={200: serializers.SnapshotSerializer}
+        methods=["POST"],
+        request=serializers.MemberUploadSerializer,
+        responses={(200, "application/json"): serializers.SnapshotSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
-    @action(detail=True, methods=["get", "post"], renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        permission_classes=[CanView],  # an upload also needs change_audience (checked in _upload)
+        renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer],
+        pagination_class=None,
+        filter_backends=[],
+    )
     def members(self, request, pk=None):
         """GET: the latest snapshot's members. POST (list audiences): upload the members."""
         audience = self.get_object()
@@ -160,18 +206,17 @@ class AudienceViewSet(viewsets.ModelViewSet):
         if snapshot is None or snapshot.population is None:
             raise NotFound("The audience has no members yet: evaluate it (or upload its list) first.")
         population = snapshot.population
+        details = may_see_member_details(request.user)
         if request.accepted_renderer.format == "csv":
-            lines = (_csv_line([row[c] for c in MEMBER_COLUMNS]) for row in members_stream(population))
-            response = StreamingHttpResponse(_with_header(lines), content_type="text/csv; charset=utf-8")
+            columns = member_columns(details=details)
+            rows = members_stream(population, details=details)
+            lines = (_csv_line([row[c] for c in columns]) for row in rows)
+            response = StreamingHttpResponse(_with_header(columns, lines), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{audience.slug}-members.csv"'
             return response
-        try:
-            size = min(int(request.query_params.get("page_size", 100)), 1000)
-            after = request.query_params.get("after")
-            after = int(after) if after not in (None, "") else None
-        except ValueError:
-            raise ValidationError({"page_size": ["page_size and after must be integers."]}) from None
-        rows = members_page(population, after=after, limit=max(size, 1))
+        size = min(_whole_number(request.query_params, "page_size", default=100, maximum=MAX_OBJECT_ID) or 1, 1000)
+        after = _whole_number(request.query_params, "after", default=None, maximum=MAX_OBJECT_ID)
+        rows = members_page(population, after=after, limit=size, details=details)
         next_url = None
         if len(rows) == size:
             next_url = request.build_absolute_uri(f"{request.path}?page_size={size}&after={rows[-1]['object_id']}")
@@ -202,8 +247,11 @@ class AudienceViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["get"])
     def distribution(self, request, pk=None):
-        """The 20 most frequent values of a field among the latest snapshot's members."""
+        """The 20 most frequent values of a field among the latest snapshot's members (the values
+        are members' data: this needs the view profile permission too)."""
         audience = self.get_object()
+        if not may_see_member_details(request.user):
+            self.permission_denied(request, message="The values of members' fields need the view profile permission.")
         if audience.latest_snapshot is None:
             raise NotFound("The audience has no members yet: evaluate it first.")
         field = request.query_params.get("field", "")
@@ -213,10 +261,22 @@ class AudienceViewSet(viewsets.ModelViewSet):
             raise ValidationError({"field": [message for _, message in exc.problems]}) from None
         return Response({"field": field, "values": values})
 
-    @extend_schema(request=serializers.PreviewSerializer, responses=serializers.PreviewResultSerializer)
+    @extend_schema(
+        request=serializers.PreviewSerializer,
+        responses={
+            200: serializers.PreviewResultSerializer,
+            409: OpenApiResponse(
+                serializers.NotEvaluatedSerializer,
+                "The rule uses an audience that was never calculated and cannot be counted in place: "
+                "calculate `audience` first.",
+            ),
+            422: TIMEOUT_RESPONSE,
+        },
+    )
     @action(detail=False, methods=["post"], permission_classes=[CanView])
     def preview(self, request):
-        """Count and sample a rule's matches without saving anything."""
+        """Count and sample a rule's matches; nothing is written. Sample rows show the members'
+        fields to users who may view profiles, else only their `id`."""
         given = serializers.PreviewSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
@@ -224,14 +284,19 @@ class AudienceViewSet(viewsets.ModelViewSet):
                 dimension=given.validated_data["dimension"],
                 rule=given.validated_data["rule"],
                 sample_size=given.validated_data["sample_size"],
+                details=may_see_member_details(request.user),
             )
         except RuleError as exc:
             raise _rule_error(exc) from None
+        except services.AudienceNotEvaluated as exc:
+            return Response({"detail": str(exc), "audience": exc.audience.slug}, status=status.HTTP_409_CONFLICT)
+        except services.RuleTimeout as exc:
+            return _timeout(exc)
         return Response(result)
 
 
-def _with_header(lines):
-    yield _csv_line(MEMBER_COLUMNS)
+def _with_header(columns, lines):
+    yield _csv_line(columns)
     yield from lines
 
 

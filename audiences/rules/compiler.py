@@ -13,6 +13,7 @@ anti-join; `count = 0` style bounds are a plain NOT EXISTS.
 """
 
 import datetime as dt
+import functools
 import operator
 from decimal import Decimal
 from typing import Any
@@ -23,11 +24,18 @@ from django.utils import timezone
 
 from audiences import dimensions as dims
 from audiences.rules.nodes import Aggregate, All, AnyOf, Bound, FieldCondition, Has, InAudience, Node, Not
+from audiences.rules.values import day_end, day_start, is_day, shift_date, shift_datetime
 
 _COMPARE = {"eq": "exact", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte", "before": "lt", "after": "gt"}
 _PYTHON_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "lte": operator.le, "gt": operator.gt,
                    "gte": operator.ge}  # fmt: skip
 _FUNCTIONS = {"count": Count, "sum": Sum, "avg": Avg, "min": Min, "max": Max}
+_NOTHING = Q(pk__in=[])  # compiles to no SQL at all: an empty IN is known false
+_EVERYTHING = ~_NOTHING  # and its negation known true
+# SQLite parses a chain of N AND (or OR) terms N levels deep and refuses an expression deeper
+# than 1,000; Django joins nested ANDs into one chain. So conditions are joined in parenthesised
+# groups of at most this many, each sealed so that Django keeps its parentheses.
+_GROUP = 10
 
 
 class Compiler:
@@ -39,17 +47,11 @@ class Compiler:
         if isinstance(node, All):
             if not node.children:
                 return Q(pk__isnull=False)  # explicit "everyone", so that not(all []) is nobody
-            result = Q()
-            for child in node.children:
-                result &= self.q(child)
-            return result
+            return _chain([self.q(child) for child in node.children], Q.AND)
         if isinstance(node, AnyOf):
             if not node.children:
-                return Q(pk__in=[])  # an empty "any" matches nothing
-            result = Q(pk__in=[])
-            for child in node.children:
-                result |= self.q(child)
-            return result
+                return _NOTHING  # an empty "any" matches nothing
+            return _chain([self.q(child) for child in node.children], Q.OR)
         if isinstance(node, Not):
             return ~self.q(node.child)
         if isinstance(node, FieldCondition):
@@ -59,6 +61,8 @@ class Compiler:
         if isinstance(node, Aggregate):
             return self._aggregate(node)
         if isinstance(node, InAudience):
+            if node.rule is not None:  # the referenced audience's rule, over the same dimension
+                return self.q(node.rule)
             from audiences.populations import members_q
 
             return members_q(node.population_id)
@@ -90,59 +94,70 @@ class Compiler:
         if op in ("contains", "icontains", "startswith"):
             return Q(**{f"{path}__{op}": value})
         if op == "in_last_days":
-            return Q(**{f"{path}__gte": self.today - dt.timedelta(days=value), f"{path}__lte": self.today})
+            return Q(**{f"{path}__gte": shift_date(self.today, -value), f"{path}__lte": self.today})
         if op == "in_next_days":
-            return Q(**{f"{path}__gte": self.today, f"{path}__lte": self.today + dt.timedelta(days=value)})
+            return Q(**{f"{path}__gte": self.today, f"{path}__lte": shift_date(self.today, value)})
         return Q(**{f"{path}__{_COMPARE[op]}": value})
 
-    def _day(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-        """A calendar day in the site's time zone as a half-open interval [start, end)."""
-        start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-        return start, timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    @staticmethod
+    def _day(day: dt.date) -> tuple[dt.datetime, dt.datetime | None]:
+        """A calendar day in the site's time zone as a half-open interval [start, end) in UTC;
+        end is None after 9999-12-31 (no date-time is later)."""
+        return day_start(day), day_end(day)
+
+    @staticmethod
+    def _before(path: str, end: dt.datetime | None) -> Q:
+        """path < end, where no end means the end of time (every value)."""
+        return Q(**{f"{path}__isnull": False}) if end is None else Q(**{f"{path}__lt": end})
+
+    @staticmethod
+    def _within(path: str, start: dt.datetime, end: dt.datetime | None) -> Q:
+        """start <= path < end, where no end means the end of time."""
+        return Q(**{f"{path}__gte": start}) if end is None else Q(**{f"{path}__gte": start, f"{path}__lt": end})
+
+    @staticmethod
+    def _from(path: str, end: dt.datetime | None) -> Q:
+        """path >= end, where no end means the end of time (no value)."""
+        return _NOTHING if end is None else Q(**{f"{path}__gte": end})
 
     def _datetime(self, node: FieldCondition) -> Q:
         """Date-time fields; a date value stands for its whole day."""
         path, op, value = node.orm_path, node.op, node.value
         if op == "in_last_days":
-            return Q(**{f"{path}__gte": self.now - dt.timedelta(days=value), f"{path}__lte": self.now})
+            return Q(**{f"{path}__gte": shift_datetime(self.now, -value), f"{path}__lte": self.now})
         if op == "in_next_days":
-            return Q(**{f"{path}__gte": self.now, f"{path}__lte": self.now + dt.timedelta(days=value)})
+            later = shift_datetime(self.now, value)
+            return Q(**{f"{path}__gte": self.now}) & (Q() if later is None else Q(**{f"{path}__lte": later}))
 
-        def span(item):
-            return self._day(item) if isinstance(item, dt.date) and not isinstance(item, dt.datetime) else (item, None)
+        def equals(day: dt.date) -> Q:
+            return self._within(path, *self._day(day))
 
-        def equals(item) -> Q:
-            start, end = span(item)
-            return Q(**{path: start}) if end is None else Q(**{f"{path}__gte": start, f"{path}__lt": end})
-
-        if op == "eq":
-            return equals(value)
-        if op == "ne":
-            return self._present(node) & ~equals(value)
+        if op in ("eq", "ne"):
+            matched = equals(value) if is_day(value) else Q(**{path: value})
+            return matched if op == "eq" else self._present(node) & ~matched
         if op in ("in", "not_in"):
-            matched = Q(pk__in=[])
-            for item in value:
-                matched |= equals(item)
+            # Date-times in one IN list; each date a range of its own (the parser caps how many).
+            moments = [item for item in value if not is_day(item)]
+            parts = [Q(**{f"{path}__in": moments})] if moments else []
+            parts += [equals(item) for item in value if is_day(item)]
+            matched = _chain(parts, Q.OR) if parts else _NOTHING
             return matched if op == "in" else self._present(node) & ~matched
         if op == "between":
-            low, _ = span(value[0])
-            high_start, high_end = span(value[1])
-            return Q(**{f"{path}__gte": low}) & (
-                Q(**{f"{path}__lte": high_start}) if high_end is None else Q(**{f"{path}__lt": high_end})
-            )
-        start, end = span(value)
-        if end is None:
-            return Q(**{f"{path}__{_COMPARE[op]}": start})
+            low, high = value
+            lower = Q(**{f"{path}__gte": self._day(low)[0] if is_day(low) else low})
+            return lower & (self._before(path, self._day(high)[1]) if is_day(high) else Q(**{f"{path}__lte": high}))
+        if not is_day(value):
+            return Q(**{f"{path}__{_COMPARE[op]}": value})
+        start, end = self._day(value)
         # Against a whole day: before/lt -> before its start; lte -> before its end;
         # after/gt -> from its end; gte -> from its start.
-        return {
-            "lt": Q(**{f"{path}__lt": start}),
-            "before": Q(**{f"{path}__lt": start}),
-            "lte": Q(**{f"{path}__lt": end}),
-            "gt": Q(**{f"{path}__gte": end}),
-            "after": Q(**{f"{path}__gte": end}),
-            "gte": Q(**{f"{path}__gte": start}),
-        }[op]
+        if op in ("lt", "before"):
+            return Q(**{f"{path}__lt": start})
+        if op == "lte":
+            return self._before(path, end)
+        if op in ("gt", "after"):
+            return self._from(path, end)
+        return Q(**{f"{path}__gte": start})
 
     # -- relations ------------------------------------------------------------------------
 
@@ -190,29 +205,41 @@ class Compiler:
     def _bound_q(self, name: str, bound: Bound, *, datetime_field: bool = False) -> Q:
         """The HAVING condition on an aggregate; a date bound on a date-time is a whole day."""
 
-        def is_day(item) -> bool:
-            return datetime_field and isinstance(item, dt.date) and not isinstance(item, dt.datetime)
+        def whole_day(item) -> bool:
+            return datetime_field and is_day(item)
 
         value = bound.value
         if bound.op == "between":
             low, high = value
-            low = self._day(low)[0] if is_day(low) else low
-            upper = Q(**{f"{name}__lt": self._day(high)[1]}) if is_day(high) else Q(**{f"{name}__lte": high})
+            low = self._day(low)[0] if whole_day(low) else low
+            upper = self._before(name, self._day(high)[1]) if whole_day(high) else Q(**{f"{name}__lte": high})
             return Q(**{f"{name}__gte": low}) & upper
-        if is_day(value):
+        if whole_day(value):
             start, end = self._day(value)
-            within = Q(**{f"{name}__gte": start, f"{name}__lt": end})
+            within = self._within(name, start, end)
             return {
                 "eq": within,
                 "ne": ~within,
                 "lt": Q(**{f"{name}__lt": start}),
-                "lte": Q(**{f"{name}__lt": end}),
-                "gt": Q(**{f"{name}__gte": end}),
+                "lte": self._before(name, end),
+                "gt": self._from(name, end),
                 "gte": Q(**{f"{name}__gte": start}),
             }[bound.op]
         if bound.op == "ne":
             return ~Q(**{name: value})
         return Q(**{f"{name}__{_COMPARE[bound.op]}": value})
+
+
+def _chain(parts: list[Q], connector: str) -> Q:
+    """`parts` joined by AND or OR, in sealed groups of at most _GROUP (see _GROUP)."""
+    if len(parts) == 1:
+        return parts[0]
+    join = operator.and_ if connector == Q.AND else operator.or_
+    groups = [functools.reduce(join, parts[start : start + _GROUP]) for start in range(0, len(parts), _GROUP)]
+    # AND-group OR nothing, OR-group AND everything: the same rows, but Django cannot merge the
+    # group into the chain around it (the known-false/true term itself compiles to nothing).
+    sealed = [group | _NOTHING if connector == Q.AND else group & _EVERYTHING for group in groups]
+    return sealed[0] if len(sealed) == 1 else _chain(sealed, connector)
 
 
 def _python_bound(bound: Bound, value: Any) -> bool:

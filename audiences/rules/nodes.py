@@ -57,8 +57,29 @@ class Aggregate:
 
 @dataclass(frozen=True)
 class InAudience:
+    """The members of another audience: its snapshot's population, or (previews, which write
+    nothing) its own rule compiled in place."""
+
     slug: str
-    population_id: int
+    population_id: int | None
+    rule: "Node | None" = None
 
 
 Node = Union[All, AnyOf, Not, FieldCondition, Has, Aggregate, InAudience]  # noqa: UP007
+
+
+def conditions(node: Node) -> int:
+    """How many conditions the tree holds, counting the rules of audiences compiled in place."""
+    count, stack = 0, [node]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, (All, AnyOf)):
+            stack.extend(item.children)
+        elif isinstance(item, Not):
+            stack.append(item.child)
+        elif isinstance(item, (Has, Aggregate)) and item.where is not None:
+            stack.append(item.where)
+        elif isinstance(item, InAudience) and item.rule is not None:
+            stack.append(item.rule)
+    return count

@@ -17,13 +17,16 @@ from typing import Any
 
 from audiences import dimensions as dims
 from audiences.rules.nodes import Aggregate, All, AnyOf, Bound, FieldCondition, Has, InAudience, Node, Not
-from audiences.rules.values import comparable, parse_value
+from audiences.rules.values import in_order, parse_value, quoted
 
 RULE_VERSION = 1
 MAX_DEPTH = 12
 MAX_NODES = 500
 MAX_LIST = 10_000
+MAX_VALUES = 10_000  # list values in the whole rule: each is one SQL parameter (SQLite takes 32,766)
+MAX_DAY_LIST = 100  # dates in one `in` on a date-time field: each is a range, OR-ed (SQLite nests 1,000 deep)
 MAX_DAYS = 36_500
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _KINDS = ("all", "any", "not", "field", "has", "agg", "in_audience")
 BOUND_OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "between")
@@ -41,8 +44,10 @@ class RuleError(ValueError):
         return grouped
 
 
-# Resolves an `in_audience` slug to (dimension key, population id) or raises ValueError.
-AudienceResolver = Callable[[str], tuple[str, int]]
+# Resolves an `in_audience` slug to (dimension key, its members) or raises ValueError. The members
+# are a population id (a snapshot), or the referenced audience's own parsed rule to compile in
+# place (previews, which write nothing).
+AudienceResolver = Callable[[str], tuple[str, "int | Node"]]
 
 
 @dataclass
@@ -50,6 +55,7 @@ class _Context:
     resolve_audience: AudienceResolver | None
     problems: list[tuple[str, str]] = field(default_factory=list)
     nodes: int = 0
+    values: int = 0
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append((path, message))
@@ -62,7 +68,7 @@ def parse_rule(dimension: str | dims.Dimension, rule: Any, *, resolve_audience: 
             dimension = dims.get(dimension)
         except KeyError:
             known = ", ".join(d.key for d in dims.all_dimensions())
-            raise RuleError([("dimension", f'unknown dimension "{dimension}"; known: {known}')]) from None
+            raise RuleError([("dimension", f"unknown dimension {quoted(dimension)}; known: {known}")]) from None
     context = _Context(resolve_audience=resolve_audience)
     node = _condition(rule, dimension, "", context, depth=0)
     if context.problems:
@@ -77,6 +83,8 @@ def _join(path: str, part: str) -> str:
 
 
 def _suggest(name: str, options) -> str:
+    if len(name) > 100:  # nothing we name is that long
+        return ""
     close = difflib.get_close_matches(name, list(options), n=1)
     return f'; did you mean "{close[0]}"?' if close else ""
 
@@ -107,7 +115,12 @@ def _condition(raw: Any, dimension: dims.Dimension, path: str, ctx: _Context, de
 def _unexpected(raw: dict, allowed: set[str], path: str, ctx: _Context) -> None:
     for key in raw:
         if key not in allowed:
-            ctx.fail(_join(path, key), f'unexpected key "{key}"{_suggest(key, allowed)}')
+            ctx.fail(_join(path, _key(key)), f"unexpected key {quoted(key)}{_suggest(str(key), allowed)}")
+
+
+def _key(key: Any) -> str:
+    """A client's key as a path segment (shown safely: it may be anything)."""
+    return quoted(key, 40)[1:-1]
 
 
 def _group(raw, dimension, path, ctx, depth):
@@ -140,20 +153,21 @@ def resolve_field(dimension: dims.Dimension, name: Any, path: str, ctx: _Context
     current, prefix = dimension, []
     for position, segment in enumerate(segments):
         if not _NAME.match(segment):
-            ctx.fail(path, f'"{name}" is not a field name')
+            ctx.fail(path, f"{quoted(name)} is not a field name")
             return None
         last = position == len(segments) - 1
         if last:
             found = current.field_map.get(segment)
             if found is None:
                 options = list(current.field_map) + [f"{link}." for link in current.to_one]
-                ctx.fail(path, f'unknown field "{segment}" on {current.key}{_suggest(segment, options)}')
+                ctx.fail(path, f"unknown field {quoted(segment)} on {current.key}{_suggest(segment, options)}")
                 return None
             return found, "__".join([*prefix, found.path])
         if segment not in current.to_one:
             links = ", ".join(current.to_one) or "none"
             ctx.fail(
-                path, f'"{segment}" is not a link of {current.key} (links: {links}){_suggest(segment, current.to_one)}'
+                path,
+                f"{quoted(segment)} is not a link of {current.key} (links: {links}){_suggest(segment, current.to_one)}",
             )
             return None
         prefix.append(current.model._meta.get_field(segment).name)
@@ -178,9 +192,9 @@ def _field(raw, dimension, path, ctx, depth):
         return None
     field_def, orm_path = resolved
     op = raw.get("op")
-    if op not in field_def.operators:
-        ctx.fail(_join(path, "op"), f'"{op}" is not an operator for {field_def.type} field "{raw["field"]}"; use one of: '
-                 f"{', '.join(field_def.operators)}")  # fmt: skip
+    if not isinstance(op, str) or op not in field_def.operators:
+        ctx.fail(_join(path, "op"), f'{quoted(op)} is not an operator for {field_def.type} field "{raw["field"]}"; '
+                 f"use one of: {', '.join(field_def.operators)}")  # fmt: skip
         return None
     if "value" not in raw:
         ctx.fail(_join(path, "value"), "is required")
@@ -195,6 +209,9 @@ _INVALID = object()
 
 
 def _operand(field_def: dims.Field, op: str, value: Any, path: str, ctx: _Context) -> Any:
+    def parse(item: Any, *, whole: bool = True) -> Any:
+        return parse_value(field_def.type, item, choices=field_def.choices, column=field_def.column, whole=whole)
+
     try:
         if op == "is_null":
             if not isinstance(value, bool):
@@ -205,58 +222,75 @@ def _operand(field_def: dims.Field, op: str, value: Any, path: str, ctx: _Contex
                 raise ValueError(f"must be a whole number of days from 0 to {MAX_DAYS}")
             return value
         if op in ("in", "not_in"):
-            if not isinstance(value, list):
-                raise ValueError("must be a list")
-            if len(value) > MAX_LIST:
-                raise ValueError(f"may hold at most {MAX_LIST} values")
-            return [parse_value(field_def.type, field_def.choices, item) for item in value]
+            return [parse(item) for item in _list(field_def, value, ctx)]
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
                 raise ValueError("must be a list of two values [low, high]")
-            low, high = (parse_value(field_def.type, field_def.choices, item) for item in value)
-            if comparable(low) > comparable(high, end=True):
+            low, high = (parse(item) for item in value)
+            if not in_order(low, high):
                 raise ValueError("the low value is above the high value")
             return (low, high)
         if op in ("contains", "icontains", "startswith") and field_def.type != dims.STRING:
             raise ValueError(f"{op} applies to text fields only")  # pragma: no cover - filtered by operators
-        return parse_value(field_def.type, field_def.choices, value)
+        return parse(value, whole=op not in ("contains", "icontains", "startswith"))
     except ValueError as exc:
         ctx.fail(path, str(exc))
         return _INVALID
 
 
-def _bound(raw: Any, path: str, ctx: _Context, type_: str) -> Bound | None:
+def _list(field_def: dims.Field, value: Any, ctx: _Context) -> list:
+    """The values of `in` / `not_in`, within the limits of one list and of the whole rule."""
+    if not isinstance(value, list):
+        raise ValueError("must be a list")
+    if len(value) > MAX_LIST:
+        raise ValueError(f"may hold at most {MAX_LIST:,} values")
+    if field_def.type == dims.DATETIME:
+        days = sum(1 for item in value if isinstance(item, str) and len(item) == 10)
+        if days > MAX_DAY_LIST:
+            raise ValueError(
+                f"may hold at most {MAX_DAY_LIST} dates on a date-time field (each is a whole day); use between for a range"
+            )
+    ctx.values += len(value)
+    if ctx.values > MAX_VALUES:
+        raise ValueError(f"a rule may hold at most {MAX_VALUES:,} list values in all")
+    return value
+
+
+def _bound(raw: Any, path: str, ctx: _Context, type_: str, column: dims.Column | None, *, count: bool = False):
+    """A comparison {"op", "value"} of a count (`count`) or an aggregate's value, which is of
+    `type_` and compared as `column` (None for a sum or an average)."""
     if not isinstance(raw, dict) or "op" not in raw or "value" not in raw:
         ctx.fail(path, 'must be {"op": ..., "value": ...}')
         return None
     _unexpected(raw, {"op", "value"}, path, ctx)
     op = raw["op"]
-    if op not in BOUND_OPERATORS:
-        ctx.fail(_join(path, "op"), f'"{op}" is not one of: {", ".join(BOUND_OPERATORS)}')
+    if not isinstance(op, str) or op not in BOUND_OPERATORS:
+        ctx.fail(_join(path, "op"), f"{quoted(op)} is not one of: {', '.join(BOUND_OPERATORS)}")
         return None
     try:
         if op == "between":
             if not isinstance(raw["value"], list) or len(raw["value"]) != 2:
                 raise ValueError("must be a list of two values [low, high]")
-            low, high = (parse_value(type_, (), item) for item in raw["value"])
-            if comparable(low) > comparable(high, end=True):
+            low, high = (parse_value(type_, item, column=column) for item in raw["value"])
+            if not in_order(low, high):
                 raise ValueError("the low value is above the high value")
-            return Bound(op, (low, high))
-        value = parse_value(type_, (), raw["value"])
+            values = (low, high)
+        else:
+            values = (parse_value(type_, raw["value"], column=column),)
     except ValueError as exc:
         ctx.fail(_join(path, "value"), str(exc))
         return None
-    if type_ == dims.INTEGER and value < 0:
+    if count and any(value < 0 for value in values):
         ctx.fail(_join(path, "value"), "a count cannot be negative")
         return None
-    return Bound(op, value)
+    return Bound(op, values if op == "between" else values[0])
 
 
 def _relation(dimension, name, path, ctx):
     relation = dimension.relation_map.get(name) if isinstance(name, str) else None
     if relation is None:
         options = list(dimension.relation_map)
-        ctx.fail(path, f'unknown relation "{name}" on {dimension.key}{_suggest(str(name), options)}'
+        ctx.fail(path, f"unknown relation {quoted(name)} on {dimension.key}{_suggest(str(name), options)}"
                  f"{'' if options else ' (it has none)'}")  # fmt: skip
     return relation
 
@@ -268,7 +302,11 @@ def _has(raw, dimension, path, ctx, depth):
         return None
     target = dims.get(relation.dimension)
     where = _where(raw, target, path, ctx, depth)
-    count = _bound(raw["count"], _join(path, "count"), ctx, dims.INTEGER) if "count" in raw else None
+    count = (
+        _bound(raw["count"], _join(path, "count"), ctx, dims.INTEGER, dims.COUNT_COLUMN, count=True)
+        if "count" in raw
+        else None
+    )
     if where is _INVALID or ("count" in raw and count is None):
         return None
     return Has(relation=relation, target=target, where=where, count=count)
@@ -285,7 +323,7 @@ def _agg(raw, dimension, path, ctx, depth):
     _unexpected(raw, {"agg", "of", "where", "op", "value"}, path, ctx)
     function = raw["agg"]
     if function not in dims.AGGREGATES:
-        ctx.fail(_join(path, "agg"), f'"{function}" is not one of: {", ".join(dims.AGGREGATES)}')
+        ctx.fail(_join(path, "agg"), f"{quoted(function)} is not one of: {', '.join(dims.AGGREGATES)}")
         return None
     of = raw.get("of")
     if not isinstance(of, str) or not of:
@@ -301,7 +339,7 @@ def _agg(raw, dimension, path, ctx, depth):
         if field_name:
             ctx.fail(_join(path, "of"), f'count takes a relation only ("{relation_name}")')
             return None
-        value_type = dims.INTEGER
+        value_type, column = dims.INTEGER, dims.COUNT_COLUMN
     else:
         if not field_name:
             ctx.fail(_join(path, "of"), f'{function} needs a field: "{relation_name}.<field>"')
@@ -310,15 +348,18 @@ def _agg(raw, dimension, path, ctx, depth):
         if field_def is None or "." in field_name:
             ctx.fail(
                 _join(path, "of"),
-                f'unknown field "{field_name}" on {target.key}{_suggest(field_name, target.field_map)}',
+                f"unknown field {quoted(field_name)} on {target.key}{_suggest(field_name, target.field_map)}",
             )
             return None
         if field_def.type not in dims.AGGREGATE_TYPES[function]:
             ctx.fail(_join(path, "of"), f'{function} does not apply to {field_def.type} field "{field_name}"')
             return None
-        value_type = dims.DECIMAL if function in ("sum", "avg") else field_def.type
+        # A sum or an average has no column of its own; min and max are values of the field.
+        value_type, column = (dims.DECIMAL, None) if function in ("sum", "avg") else (field_def.type, field_def.column)
     where = _where(raw, target, path, ctx, depth)
-    bound = _bound({"op": raw.get("op"), "value": raw.get("value")}, path, ctx, value_type)
+    bound = _bound(
+        {"op": raw.get("op"), "value": raw.get("value")}, path, ctx, value_type, column, count=function == "count"
+    )
     if where is _INVALID or bound is None:
         return None
     return Aggregate(function=function, relation=relation, target=target, field=field_def, where=where, bound=bound)
@@ -327,21 +368,23 @@ def _agg(raw, dimension, path, ctx, depth):
 def _in_audience(raw, dimension, path, ctx, depth):
     _unexpected(raw, {"in_audience"}, path, ctx)
     slug = raw["in_audience"]
-    if not isinstance(slug, str) or not slug:
-        ctx.fail(_join(path, "in_audience"), "must be an audience slug")
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        ctx.fail(_join(path, "in_audience"), "must be an audience slug (lower-case letters, digits and hyphens)")
         return None
     if ctx.resolve_audience is None:
         ctx.fail(_join(path, "in_audience"), "audience references are not available here")
         return None
     try:
-        audience_dimension, population_id = ctx.resolve_audience(slug)
+        audience_dimension, members = ctx.resolve_audience(slug)
     except ValueError as exc:
         ctx.fail(_join(path, "in_audience"), str(exc))
         return None
     if audience_dimension != dimension.key:
         ctx.fail(_join(path, "in_audience"), f'audience "{slug}" is over {audience_dimension}, not {dimension.key}')
         return None
-    return InAudience(slug=slug, population_id=population_id)
+    if isinstance(members, int):
+        return InAudience(slug=slug, population_id=members)
+    return InAudience(slug=slug, population_id=None, rule=members)
 
 
 def referenced_audiences(rule: Any) -> set[str]:

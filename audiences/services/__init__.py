@@ -8,7 +8,7 @@ from audiences.services.evaluation import (
     snapshot_run,
     snapshots_prune,
 )
-from audiences.services.lifecycle import audience_delete, audience_save, audience_validate
+from audiences.services.lifecycle import AudienceGone, audience_delete, audience_save, audience_validate
 from audiences.services.reading import (
     SAMPLE_SIZE,
     audience_preview,
@@ -19,6 +19,8 @@ from audiences.services.reading import (
 from audiences.services.references import (
     AudienceError,
     AudienceInUse,
+    AudienceNotEvaluated,
+    RuleTimeout,
     audience_usages,
     register_audience_usage,
     rule_validate,
@@ -27,7 +29,10 @@ from audiences.services.references import (
 __all__ = [
     "SAMPLE_SIZE",
     "AudienceError",
+    "AudienceGone",
     "AudienceInUse",
+    "AudienceNotEvaluated",
+    "RuleTimeout",
     "audience_delete",
     "audience_evaluate",
     "audience_preview",

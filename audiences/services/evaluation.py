@@ -10,8 +10,10 @@ from audiences import dimensions as dims
 from audiences.models import Audience, AudienceSnapshot, Population
 from audiences.populations import population_create, population_from_queryset, population_insert_queryset
 from audiences.rules.compiler import compile_rule
+from audiences.rules.nodes import Node
 from audiences.rules.parser import parse_rule
-from audiences.services.references import AudienceError, _referenced
+from audiences.services.references import AudienceError, RuleTimeout, _referenced
+from audiences.timeouts import StatementTimeout, seconds, statement_timeout
 
 
 def _evaluation_resolver(audience: Audience | None, now, stack: tuple[int, ...]):
@@ -51,30 +53,59 @@ def _evaluate(audience: Audience, *, trigger: str, now=None, stack: tuple[int, .
     started = time.monotonic()
     try:
         dimension = dims.get(audience.dimension)
+        # Parsed before the transaction: an audience it uses that was never evaluated is evaluated
+        # first, in a transaction of its own (on SQLite, an interrupted write rolls back the
+        # whole transaction it runs in).
+        node = parse_rule(
+            dimension, audience.rule, resolve_audience=_evaluation_resolver(audience, now, (*stack, audience.pk))
+        )
         with transaction.atomic():
-            node = parse_rule(
-                dimension, audience.rule, resolve_audience=_evaluation_resolver(audience, now, (*stack, audience.pk))
-            )
+            _write_members(audience, dimension, node, snapshot, now=now, started=started)
+    except Exception as exc:
+        _record_failure(snapshot, exc, started)
+        raise
+    return snapshot
+
+
+def _write_members(
+    audience: Audience, dimension: dims.Dimension, node: Node, snapshot: AudienceSnapshot, *, now, started: float
+) -> None:
+    """The rule's rows as the snapshot's population (one INSERT ... SELECT, under the time limit)."""
+    limit = settings.AUDIENCE_EVALUATION_TIMEOUT_MS
+    try:
+        with statement_timeout(limit):
             _tune_session()
             population = population_from_queryset(
                 dimension=dimension, queryset=compile_rule(dimension, node, now=now), origin=f"audience:{audience.pk}"
             )
-            snapshot.population = population
-            snapshot.size = population.size
-            snapshot.state = AudienceSnapshot.State.DONE
-            snapshot.evaluated_at = now
-            snapshot.duration_ms = round((time.monotonic() - started) * 1000)
-            snapshot.error = ""
-            snapshot.save()
-            Audience.objects.filter(pk=audience.pk).update(latest_snapshot=snapshot)
-            audience.latest_snapshot = snapshot
-    except Exception as exc:
-        AudienceSnapshot.objects.filter(pk=snapshot.pk).update(
-            state=AudienceSnapshot.State.FAILED, error=str(exc)[:2000],
-            duration_ms=round((time.monotonic() - started) * 1000),
-        )  # fmt: skip
-        raise
-    return snapshot
+    except StatementTimeout:
+        raise RuleTimeout(
+            f'Calculating "{audience.name}" took longer than {seconds(limit)} and was stopped '
+            "(AUDIENCE_EVALUATION_TIMEOUT_MS). Narrow the rule (fewer or more selective conditions), "
+            "or ask an operator to raise the limit.",
+            timeout_ms=limit,
+        ) from None
+    snapshot.population = population
+    snapshot.size = population.size
+    snapshot.state = AudienceSnapshot.State.DONE
+    snapshot.evaluated_at = now
+    snapshot.duration_ms = round((time.monotonic() - started) * 1000)
+    snapshot.error = ""
+    snapshot.save()
+    Audience.objects.filter(pk=audience.pk).update(latest_snapshot=snapshot)
+    audience.latest_snapshot = snapshot
+
+
+def _record_failure(snapshot: AudienceSnapshot, exc: Exception, started: float) -> None:
+    """The snapshot failed, saying why. Not possible when the caller's transaction is broken (on
+    SQLite an interrupted write rolls back the caller's transaction too): the caller's rollback
+    then removes the snapshot with everything else."""
+    if connection.in_atomic_block and connection.needs_rollback:
+        return
+    AudienceSnapshot.objects.filter(pk=snapshot.pk).update(
+        state=AudienceSnapshot.State.FAILED, error=str(exc)[:2000],
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )  # fmt: skip
 
 
 def audience_evaluate(*, audience: Audience, acting_user=None, trigger: str = "manual", now=None) -> AudienceSnapshot:

@@ -4,14 +4,14 @@ from datetime import datetime
 
 from croniter import croniter
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
 from audiences import dimensions as dims
 from audiences.models import Audience
 from audiences.rules.parser import RuleError, referenced_audiences
-from audiences.services.references import AudienceInUse, audience_usages, rule_validate
+from audiences.services.references import AudienceError, AudienceInUse, audience_usages, rule_validate
 
 
 def audience_validate(*, audience: Audience) -> None:
@@ -52,14 +52,38 @@ def audience_validate(*, audience: Audience) -> None:
         raise ValidationError(errors)
 
 
+class AudienceGone(AudienceError):
+    """The audience was deleted while it was being changed."""
+
+
+# Written by evaluation, uploads and campaigns, never by an edit: an edit made from a copy read
+# before an evaluation finished must not point the audience back to an older snapshot.
+_NOT_EDITED = {"id", "latest_snapshot", "created_by", "created_at"}
+
+
 @transaction.atomic
 def audience_save(*, audience: Audience, acting_user=None) -> Audience:
     """Create or update an audience: validate everything (the rule with its paths), save,
-    record which audiences it uses, and install or remove its refresh schedule."""
+    record which audiences it uses, and install or remove its refresh schedule.
+
+    An update locks the audience's row first, so it cannot race a delete: if the audience is
+    gone, AudienceGone (an edit never brings a deleted audience back)."""
+    if audience.pk is not None and not Audience.objects.select_for_update().filter(pk=audience.pk).exists():
+        raise AudienceGone(f'The audience "{audience.name}" no longer exists (deleted).')
     audience_validate(audience=audience)
-    if audience.pk is None and acting_user is not None and acting_user.is_authenticated:
-        audience.created_by = acting_user
-    audience.save()
+    if audience.pk is None:
+        if acting_user is not None and acting_user.is_authenticated:
+            audience.created_by = acting_user
+        audience.save()
+    else:
+        fields = [f.name for f in Audience._meta.concrete_fields if f.name not in _NOT_EDITED]
+        try:
+            with transaction.atomic():  # a savepoint: the check below can still query
+                audience.save(update_fields=fields, force_update=True)
+        except DatabaseError:  # no row to update: deleted after all (a backend without row locks)
+            if Audience.objects.filter(pk=audience.pk).exists():
+                raise
+            raise AudienceGone(f'The audience "{audience.name}" no longer exists (deleted).') from None
     slugs = referenced_audiences(audience.rule) if audience.kind == Audience.Kind.RULE else set()
     audience.uses.set(Audience.objects.filter(slug__in=slugs))
     _sync_schedule(audience)
@@ -89,6 +113,7 @@ def _sync_schedule(audience: Audience) -> None:
 
 @transaction.atomic
 def audience_delete(*, audience: Audience) -> None:
+    Audience.objects.select_for_update().filter(pk=audience.pk).exists()  # waits for an edit under way
     usages = audience_usages(audience)
     if usages:
         raise AudienceInUse(audience, usages)

@@ -6,7 +6,6 @@ exported file can be edited and imported back.
 """
 
 import datetime as dt
-import io
 import json
 from decimal import Decimal
 from pathlib import PurePath
@@ -21,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from config.admin_utils import ObjectToolsMixin, csv_streaming_response
-from profiles.ingestion.files import FORMATS, ImportFileError, format_error, import_stream
+from profiles.ingestion.files import FORMATS, ImportFileError, format_error, import_stream, open_text
 from profiles.ingestion.specs import KEY_FIELD, SPECS
 from profiles.services import CONSENT_FIELDS
 
@@ -141,16 +140,11 @@ class ImportExportMixin(ObjectToolsMixin):
     def _import(self, form):
         upload = form.cleaned_data["file"]
         upload.seek(0)
-        stream = io.TextIOWrapper(upload, encoding="utf-8-sig", newline="")
+        stream = open_text(upload)
         try:
             return import_stream(kind=self.import_kind, stream=stream, fmt=form.cleaned_data["format"])
         except ImportFileError as exc:
             form.add_error("file", f"Nothing was imported: {exc}")
-        except UnicodeDecodeError as exc:
-            form.add_error(
-                "file",
-                f"The file is not UTF-8 text ({exc.reason} at byte {exc.start}); lines before it may have been imported.",
-            )
         finally:
             stream.detach()
         return None

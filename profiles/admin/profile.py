@@ -25,8 +25,29 @@ from profiles.models import Booking, Consent, ConsentEvent, Profile, Purchase, P
 from profiles.services import profile_erase, profile_save
 
 
+class AttributesFormField(forms.JSONField):
+    """Custom traits as JSON text, checked as on every other path (validation.json_object): a JSON
+    object, bounded nesting, no text the database refuses."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return {}
+        try:
+            return validation.json_object(value)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Custom traits: {exc}.") from None
+
+    def bound_data(self, data, initial):
+        try:
+            return super().bound_data(data, initial)
+        except (RecursionError, ValueError):  # shown back as typed, with the error above
+            return forms.fields.InvalidJSONInput(data)
+
+
 class ProfileAdminForm(forms.ModelForm):
     """Normalises what the API and imports normalise: email lower-case, phone E.164, codes."""
+
+    attributes = AttributesFormField(required=False, help_text="Custom traits, as a JSON object.")
 
     class Meta:
         model = Profile

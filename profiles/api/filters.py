@@ -1,5 +1,8 @@
 import django_filters as filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
+from profiles import validation
 from profiles.models import (
     Booking,
     Consent,
@@ -15,9 +18,26 @@ from profiles.models import (
 )
 
 
+class _CheckedIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601, within what the database takes (offsets up to ±15:59, years 1 to 9999 in UTC)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return validation.datetime(parsed)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = _CheckedIsoDateTimeField
+
+
 class ExternalIdFilterSet(filters.FilterSet):
     external_id = filters.CharFilter()
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_after = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
 
 class ProfileFilter(ExternalIdFilterSet):
@@ -75,8 +95,8 @@ class BookingFilter(ProfileOwnedFilterSet):
 
 class PurchaseFilter(ProfileOwnedFilterSet):
     product = filters.CharFilter(field_name="product__external_id")
-    purchased_after = filters.IsoDateTimeFilter(field_name="purchased_at", lookup_expr="gte")
-    purchased_before = filters.IsoDateTimeFilter(field_name="purchased_at", lookup_expr="lt")
+    purchased_after = IsoDateTimeFilter(field_name="purchased_at", lookup_expr="gte")
+    purchased_before = IsoDateTimeFilter(field_name="purchased_at", lookup_expr="lt")
 
     class Meta:
         model = Purchase
@@ -92,7 +112,7 @@ class ConsentFilter(filters.FilterSet):
 
 
 class ConsentEventFilter(ConsentFilter):
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
 
     class Meta:
         model = ConsentEvent

@@ -1,6 +1,10 @@
+import functools
+
 from rest_framework import serializers
 
+from config.input_safety import text_problem
 from profiles import validation
+from profiles.ingestion.specs import KEY_FIELD, SPECS
 from profiles.models import (
     Booking,
     Consent,
@@ -49,11 +53,28 @@ class PhoneField(serializers.CharField):
             raise serializers.ValidationError(str(exc)) from None
 
 
+class AttributesField(serializers.JSONField):
+    """Custom traits: a JSON object (or, from a form, its JSON text), checked like every other path
+    (profiles.validation.json_object): the same rules for the API, bulk upserts and file imports."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Custom traits: a JSON object.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return validation.json_object(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
 class ProfileSerializer(serializers.ModelSerializer):
     email = ParsedCharField(parser=validation.email, max_length=254)
     phone = PhoneField()
     country = ParsedCharField(parser=validation.country, max_length=2)
     timezone = ParsedCharField(parser=validation.time_zone, max_length=64)
+    attributes = AttributesField()
 
     class Meta:
         model = Profile
@@ -70,6 +91,13 @@ class ExternalRef(serializers.SlugRelatedField):
 
     def __init__(self, **kwargs):
         super().__init__(slug_field="external_id", **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and (problem := text_problem(data)):
+            raise serializers.ValidationError(problem)
+        if not isinstance(data, str):
+            raise serializers.ValidationError("must be an external id (a string)")
+        return super().to_internal_value(data)
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -131,10 +159,26 @@ class PurchaseSerializer(serializers.ModelSerializer):
 # -- bulk envelopes -------------------------------------------------------------------------
 
 
-class BulkEnvelopeSerializer(serializers.Serializer):
-    records = serializers.ListField(
-        child=serializers.DictField(), help_text="Records keyed by external_id; references by external id."
-    )
+class BulkRecordSerializer(serializers.ModelSerializer):
+    """One record of a bulk upsert, for the API schema and form: the entity's importable fields,
+    references by external id. The entity's ingestion spec validates records, not this."""
+
+    serializer_related_field = ExternalRef
+
+
+@functools.cache
+def bulk_envelope_serializer(entity: str) -> type[serializers.Serializer]:
+    """`{"records": [...]}` for one entity (a key of profiles.ingestion.specs.SPECS)."""
+    spec = SPECS[entity]
+    name = spec.model.__name__
+    meta = type("Meta", (), {
+        "model": spec.model,
+        "fields": [KEY_FIELD, *spec.fields],
+        "extra_kwargs": {field: {"required": False} for field in spec.fields},
+    })  # fmt: skip
+    record = type(f"{name}RecordSerializer", (BulkRecordSerializer,), {"Meta": meta})
+    records = record(many=True, help_text="Records keyed by external_id (only it is required to update a row).")
+    return type(f"{name}BulkEnvelopeSerializer", (serializers.Serializer,), {"records": records})
 
 
 class BulkErrorSerializer(serializers.Serializer):

@@ -2,10 +2,11 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from config.api.permissions import BulkUpsertPermissions
+from config.api.schema import ErrorDetailSerializer
 from profiles import services
 from profiles.api import filters, serializers
 from profiles.ingestion.upsert import entity_bulk_upsert
@@ -49,9 +50,13 @@ class BulkUpsertMixin:
 
     entity: str
 
+    def get_serializer_class(self):
+        if self.action == "bulk_upsert":  # the request shape, for the API schema and the browsable form
+            return serializers.bulk_envelope_serializer(self.entity)
+        return super().get_serializer_class()
+
     @extend_schema(
-        request=serializers.BulkEnvelopeSerializer,
-        responses={200: serializers.BulkResultSerializer},
+        responses={200: serializers.BulkResultSerializer, 413: ErrorDetailSerializer},
         description="Create or update records keyed by `external_id`. Valid records are applied, "
         "invalid ones reported by index. 413 when the batch is over the size limit.",
     )
@@ -145,7 +150,7 @@ class ConsentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=serializers.ConsentEnvelopeSerializer,
-        responses={200: serializers.ConsentResultSerializer},
+        responses={200: serializers.ConsentResultSerializer, 413: ErrorDetailSerializer},
         description="Record consent events. Every valid event joins the history; the current state "
         "moves only for events newer than it (equal times: the later arrival wins).",
     )
@@ -177,6 +182,7 @@ class SuppressionViewSet(
     serializer_class = serializers.SuppressionSerializer
     filterset_class = filters.SuppressionFilter
 
+    @extend_schema(responses={201: serializers.SuppressionSerializer, 200: serializers.SuppressionSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -197,3 +203,17 @@ class PushDeviceViewSet(viewsets.ModelViewSet):
     queryset = PushDevice.objects.select_related("profile")
     serializer_class = serializers.PushDeviceSerializer
     filterset_class = filters.PushDeviceFilter
+
+    def perform_create(self, serializer):
+        serializer.instance = self._save(PushDevice(), serializer.validated_data)
+
+    def perform_update(self, serializer):
+        self._save(serializer.instance, serializer.validated_data)
+
+    def _save(self, device: PushDevice, data) -> PushDevice:
+        try:
+            return services.push_device_save(device=device, data=data)
+        except services.ProfileGone as exc:
+            raise NotFound(str(exc)) from None
+        except ValueError as exc:
+            raise ValidationError({"token": [str(exc)]}) from None

@@ -165,7 +165,10 @@ def _csv_items(
         for line, cells in rows:
             row_text = "".join(text)  # csv.reader reads no further than the row it returns
             text.clear()
-            if bad := layout.bad_line(cells):
+            if isinstance(cells, BadLine):  # a row the reader refused (a cell over its limit)
+                report.lines += 1
+                report.errors.append(bad_line_error(line, cells))
+            elif bad := layout.bad_line(cells):
                 report.lines += 1
                 report.errors.append(bad_line_error(line, bad))
             elif any(cells):  # a row of empty cells holds no record (as files._csv_records)

@@ -38,7 +38,7 @@ def _text_parser(max_length: int) -> Callable[[Any, dict], str]:
     """validation.text, with the common case (a string within the limit) inline."""
 
     def parse(value: Any, record: dict) -> str:
-        if type(value) is str:
+        if type(value) is str and value.isascii() and "\x00" not in value:
             value = value.strip()
             if len(value) <= max_length:
                 return value
@@ -63,10 +63,9 @@ def _parser_for(field: models.Field) -> Callable[[Any, dict], Any]:
         parser = validation.date
     elif isinstance(field, models.DecimalField):
         parser = partial(validation.decimal, max_digits=field.max_digits, decimal_places=field.decimal_places)
-    elif isinstance(field, models.PositiveIntegerField):
-        parser = partial(validation.integer, minimum=0)
     elif isinstance(field, models.IntegerField):
-        parser = validation.integer
+        minimum, maximum = validation.INTEGER_RANGES.get(field.get_internal_type(), (None, None))
+        parser = partial(validation.integer, minimum=minimum, maximum=maximum)
     elif isinstance(field, models.BooleanField):
         parser = validation.boolean
     elif isinstance(field, models.JSONField):

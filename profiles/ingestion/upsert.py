@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from profiles.ingestion.isolation import write_isolating
 from profiles.ingestion.specs import KEY_FIELD, SPECS, EntitySpec
 from profiles.ingestion.staging import write_staged
 
@@ -91,7 +92,11 @@ def entity_bulk_upsert(*, entity: str | EntitySpec, records: list[Any]) -> BulkR
     result = BulkResult()
     merged, indexes = _merge_valid(spec, records, result)
     write = write_staged if connection.vendor == "postgresql" else _write_by_field_set
-    inserted, rejected = write(spec, merged)
+    written, refused = write_isolating(list(merged), lambda keys: write(spec, {key: merged[key] for key in keys}))
+    inserted = set().union(*(part[0] for part in written))
+    rejected = set().union(*(part[1] for part in written))
+    for key, message in refused:
+        result.errors.extend(_error(index, key, {"non_field_errors": [message]}) for index in indexes.pop(key))
     for key, seen in indexes.items():
         if key in rejected:
             result.errors.extend(required_errors(spec, key, merged[key], seen))

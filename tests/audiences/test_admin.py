@@ -163,11 +163,21 @@ def test_calculate_reports_the_exact_count(manager, bookers):
     assert len(response.context["sample"]["rows"]) == 2
 
 
-def test_calculate_in_background_queues_a_snapshot(manager, bookers):
+def test_calculate_in_background_queues_a_snapshot(manager, bookers, django_capture_on_commit_callbacks):
     audience = make_audience()
-    response = manager.post(change_url(audience, "calculate"), {"background": "1"}, follow=True)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = manager.post(change_url(audience, "calculate"), {"background": "1"}, follow=True)
     assert messages_of(response) == ["Calculation queued: its state shows under Recent calculations."]
-    assert audience.snapshots.count() == 1
+    snapshot = audience.snapshots.get()
+    assert (snapshot.state, snapshot.trigger, snapshot.requested_by.username) == (
+        "queued", "manual", "user-campaign-manager",
+    )  # fmt: skip
+    assert len(queued) == 1
+    queued[0]()  # the commit: the task runs (inline in tests)
+    snapshot.refresh_from_db()
+    assert (snapshot.state, snapshot.size) == ("done", 2)
+    audience.refresh_from_db()
+    assert audience.latest_snapshot == snapshot
 
 
 def test_calculate_refuses_a_list_audience(manager):

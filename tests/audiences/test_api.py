@@ -4,7 +4,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from audiences.models import Audience
+from audiences.models import AudienceSnapshot, Population
 
 pytestmark = pytest.mark.django_db
 
@@ -85,15 +85,30 @@ def test_preview_counts_without_saving(world, api_as):
     )
     assert bad.status_code == 400
     assert bad.json()["rule"] == {"field": ['unknown field "x" on booking']}
-    assert not Audience.objects.exists()
+    assert not Population.objects.exists() and not AudienceSnapshot.objects.exists()  # nothing saved
 
 
-def test_async_evaluation_answers_202_and_the_snapshot_shows_its_state(world, manager):
+def test_async_evaluation_answers_202_and_the_snapshot_shows_its_state(
+    world, manager, django_capture_on_commit_callbacks
+):
     audience_id = create(manager).json()["id"]
-    response = manager.post(f"/api/v1/audiences/{audience_id}/evaluate/?async=true")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = manager.post(f"/api/v1/audiences/{audience_id}/evaluate/?async=true")
     assert response.status_code == 202
-    snapshots = manager.get(f"/api/v1/audiences/{audience_id}/snapshots/").json()
-    assert snapshots[0]["id"] == response.json()["id"]
+    assert (response.json()["state"], response.json()["size"]) == ("queued", None)
+    assert len(queued) == 1  # the task is queued when the request's transaction commits, not before
+    assert [(s["id"], s["state"]) for s in snapshots_of(manager, audience_id)] == [(response.json()["id"], "queued")]
+    queued[0]()  # the commit: the task runs (inline in tests)
+    snapshot = snapshots_of(manager, audience_id)[0]
+    assert (snapshot["id"], snapshot["state"], snapshot["size"], snapshot["error"]) == (
+        response.json()["id"], "done", 2, "",
+    )  # fmt: skip
+    assert manager.get(f"/api/v1/audiences/{audience_id}/").json()["latest_snapshot"]["id"] == snapshot["id"]
+    assert manager.get(f"/api/v1/audiences/{audience_id}/members/").json()["count"] == 2
+
+
+def snapshots_of(client, audience_id):
+    return client.get(f"/api/v1/audiences/{audience_id}/snapshots/").json()
 
 
 def test_list_upload_by_json_and_by_file(world, manager):

@@ -64,9 +64,18 @@ string_field = st.sampled_from(["country", "loyalty_tier", "city"])
 string_value = st.sampled_from(["PT", "ES", "gold", "silver", "Lisboa", "Porto", "P", "o"])
 
 
+def fit(field, value):
+    """Rules compare whole values that fit the column (country holds 2 characters)."""
+    return value[:2] if field == "country" else value
+
+
 def string_condition():
-    single = st.tuples(string_field, st.sampled_from(["eq", "ne", "contains", "startswith"]), string_value)
-    many = st.tuples(string_field, st.sampled_from(["in", "not_in"]), st.lists(string_value, max_size=3))
+    single = st.tuples(string_field, st.sampled_from(["eq", "ne", "contains", "startswith"]), string_value).map(
+        lambda t: (t[0], t[1], fit(t[0], t[2]))
+    )
+    many = st.tuples(string_field, st.sampled_from(["in", "not_in"]), st.lists(string_value, max_size=3)).map(
+        lambda t: (t[0], t[1], [fit(t[0], v) for v in t[2]])
+    )
     null = st.tuples(string_field, st.just("is_null"), st.booleans())
     return st.one_of(single, many, null).map(lambda t: {"field": t[0], "op": t[1], "value": t[2]})
 

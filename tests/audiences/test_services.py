@@ -33,6 +33,7 @@ from audiences.services import (
     snapshot_sample,
 )
 from profiles.models import Booking, Product, Profile
+from tests.audiences.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +57,10 @@ def pks(world, *names):
 
 def test_evaluation_writes_members_with_their_profile_and_a_snapshot(world):
     audience = rule_audience("pt", {"field": "country", "op": "eq", "value": "PT"})
-    snapshot = audience_evaluate(audience=audience)
-    assert (snapshot.state, snapshot.size) == ("done", 2)
-    assert snapshot.duration_ms is not None and snapshot.evaluated_at is not None
+    snapshot = audience_evaluate(audience=audience, now=NOW)
+    assert (snapshot.state, snapshot.size, snapshot.evaluated_at, snapshot.error) == ("done", 2, NOW, "")
+    assert isinstance(snapshot.duration_ms, int) and snapshot.duration_ms >= 0
+    assert AudienceSnapshot.objects.get(pk=snapshot.pk).population_id == snapshot.population_id
     rows = set(
         PopulationMember.objects.filter(population_id=snapshot.population_id).values_list("object_id", "profile_id")
     )
@@ -120,7 +122,8 @@ def test_a_slug_in_use_cannot_change(world):
 def test_saving_validates_everything(db):
     with pytest.raises(ValidationError) as caught:
         audience_save(audience=Audience(name="", slug="Bad Slug", dimension="planet", rule=None, refresh_cron="often"))
-    assert set(caught.value.message_dict) >= {"name", "slug", "dimension"}
+    assert set(caught.value.message_dict) == {"name", "slug", "dimension", "refresh_cron"}
+    assert caught.value.message_dict["dimension"] == ['unknown dimension "planet"']
     with pytest.raises(ValidationError) as caught:
         audience_save(audience=Audience(name="x", slug="x", rule=None))
     assert caught.value.message_dict["rule"] == ["a rule audience needs a rule"]
@@ -174,11 +177,12 @@ def test_a_saved_audience_records_a_campaigns_population(world):
 
 
 def test_preview_counts_and_samples_without_saving(world):
-    result = audience_preview(dimension="profile", rule={"has": "bookings"}, sample_size=2)
+    result = audience_preview(dimension="profile", rule={"has": "bookings"}, sample_size=2, details=True)
     assert result["count"] == 3
     assert len(result["sample"]) == 2
+    assert {row["external_id"] for row in result["sample"]} < {"ana", "bruno", "dan"}  # two of those with bookings
     assert {"id", "external_id", "email"} <= set(result["sample"][0])
-    assert not Population.objects.exists()
+    assert not Population.objects.exists() and not AudienceSnapshot.objects.exists()
 
 
 def test_distribution_and_sample_of_a_snapshot(world):
@@ -186,7 +190,9 @@ def test_distribution_and_sample_of_a_snapshot(world):
     assert snapshot_distribution(snapshot=snapshot, field="country") == [
         {"value": "PT", "count": 2}, {"value": "", "count": 1}, {"value": "ES", "count": 1},
     ]  # fmt: skip
-    assert len(snapshot_sample(snapshot=snapshot, size=3)) == 3
+    sample = snapshot_sample(snapshot=snapshot, size=3, details=True)
+    assert len({row["external_id"] for row in sample}) == 3
+    assert {row["external_id"] for row in sample} < {"ana", "bruno", "carla", "dan"}
 
 
 def test_set_operations_run_in_sql(world):
@@ -197,7 +203,8 @@ def test_set_operations_run_in_sql(world):
     assert ids(population_intersection(populations=[a, b], origin="t")) == pks(world, "bruno", "carla")
     assert ids(population_exclusion(base=a, excluded=[b], origin="t")) == pks(world, "ana")
     assert ids(population_exclusion(base=a, excluded=[c, b], origin="t")) == pks(world, "ana")
-    assert population_sample(population=a, size=2, origin="t").size == 2
+    sample = population_sample(population=a, size=2, origin="t")
+    assert sample.size == 2 and len(ids(sample)) == 2 and ids(sample) < pks(world, "ana", "bruno", "carla")
     assert ids(population_limit(population=a, size=1, origin="t")) == {min(pks(world, "ana", "bruno", "carla"))}
     assert population_union(populations=[a, b], origin="t").size == 4
 
@@ -248,5 +255,5 @@ def test_changing_dimension_follows_the_registered_paths(world):
 
 def test_preview_evaluates_a_referenced_audience_that_has_no_snapshot(world):
     rule_audience("pt", {"field": "country", "op": "eq", "value": "PT"})
-    result = audience_preview(dimension="profile", rule={"in_audience": "pt"})
+    result = audience_preview(dimension="profile", rule={"in_audience": "pt"}, details=True)
     assert result["count"] == 2

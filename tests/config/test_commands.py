@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 from django_q.models import Schedule
 
-from profiles.models import Booking, Consent, Profile, Purchase
+from profiles.models import Booking, Consent, ConsentEvent, Profile, Purchase, PushDevice
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,15 @@ def test_seed_demo_builds_a_consistent_demo_and_refuses_to_run_twice(capsys):
     call_command("seed_demo", profiles=50, products=10, no_progress=True)
     assert Profile.objects.count() == 50
     assert Booking.objects.exists() and Purchase.objects.exists()
-    assert Consent.objects.filter(channel="email", status="opted_out").exists() or Consent.objects.count() > 0
+    states = set(Consent.objects.values_list("profile_id", "channel", "status", "source", "occurred_at"))
+    events = list(ConsentEvent.objects.values_list("profile_id", "channel", "status", "source", "occurred_at"))
+    assert sorted(events) == sorted(states)  # each state is the one event recorded for it
+    by_channel = {channel: {(p, s) for p, c, s, *_ in states if c == channel} for channel in ("email", "sms", "push")}
+    assert {p for p, _ in by_channel["email"]} == set(Profile.objects.exclude(email="").values_list("id", flat=True))
+    assert {p for p, _ in by_channel["sms"]} <= set(Profile.objects.exclude(phone="").values_list("id", flat=True))
+    assert by_channel["push"] == {(p, "opted_in") for p in PushDevice.objects.values_list("profile_id", flat=True)}
+    assert {c for _, c, *_ in states} == {"email", "sms", "push"}  # no direct-mail consents are made up
+    assert {s for _, s in by_channel["email"]} == {s for _, s in by_channel["sms"]} == {"opted_in", "opted_out"}
     assert all(p.startswith("+") for p in Profile.objects.exclude(phone="").values_list("phone", flat=True))
     call_command("seed_demo", profiles=50, if_empty=True)
     assert "not seeded" in capsys.readouterr().out

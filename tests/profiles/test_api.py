@@ -2,7 +2,7 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from profiles.models import Consent, ConsentEvent, Profile, PushDevice, Suppression
+from profiles.models import Booking, Consent, ConsentEvent, Profile, PushDevice, Suppression
 from tests.factories import BookingFactory, ConsentFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -107,9 +107,9 @@ def test_profiles_are_filtered_and_paginated_by_cursor(steward_api):
     first = steward_api.get("/api/v1/profiles/", {"country": "PT", "page_size": 2}).json()
     assert [p["external_id"] for p in first["results"]] == ["c0", "c2"]
     second = steward_api.get(first["next"]).json()
-    assert [p["external_id"] for p in second["results"]] == ["c4", "x"] or [
-        p["external_id"] for p in second["results"]
-    ] == ["c4"]
+    assert [p["external_id"] for p in second["results"]] == ["c4", "x"]  # x is Portuguese too (the factory's)
+    assert second["next"] is None
+    assert [p["external_id"] for p in steward_api.get(second["previous"]).json()["results"]] == ["c0", "c2"]
     assert (
         steward_api.get("/api/v1/profiles/", {"email": "SOMEONE@example.com"}).json()["results"][0]["external_id"]
         == "x"
@@ -117,17 +117,23 @@ def test_profiles_are_filtered_and_paginated_by_cursor(steward_api):
 
 
 def test_page_size_is_capped_at_1000(steward_api):
-    ProfileFactory()
+    Profile.objects.bulk_create(Profile(external_id=f"c{i:04d}") for i in range(1001))
     response = steward_api.get("/api/v1/profiles/", {"page_size": 5000})
     assert response.status_code == 200
+    body = response.json()
+    assert [p["external_id"] for p in body["results"]] == [f"c{i:04d}" for i in range(1000)]
+    assert [p["external_id"] for p in steward_api.get(body["next"]).json()["results"]] == ["c1000"]
 
 
 def test_delete_erases_the_profile(steward_api):
-    booking = BookingFactory(profile=ProfileFactory(external_id="c1"))
-    ConsentFactory(profile=booking.profile)
+    for external_id in ("c1", "c2"):
+        booking = BookingFactory(profile=ProfileFactory(external_id=external_id), external_id=f"bk-{external_id}")
+        ConsentFactory(profile=booking.profile)
     assert steward_api.delete("/api/v1/profiles/c1/").status_code == 204
-    assert not Profile.objects.exists()
-    assert not Consent.objects.exists()
+    assert list(Profile.objects.values_list("external_id", flat=True)) == ["c2"]
+    assert list(Booking.objects.values_list("external_id", flat=True)) == ["bk-c2"]
+    assert list(Consent.objects.values_list("profile__external_id", flat=True)) == ["c2"]
+    assert steward_api.delete("/api/v1/profiles/c1/").status_code == 404
 
 
 def test_consent_events_and_current_state(steward_api):

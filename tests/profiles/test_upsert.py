@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from profiles.ingestion.upsert import entity_bulk_upsert
-from profiles.models import Booking, Profile, Purchase
+from profiles.models import Booking, Consent, ConsentEvent, Profile, Purchase, PushDevice, Subscription, Suppression
 from tests.factories import ProductFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,20 +176,79 @@ def test_other_entities_round_trip():
     assert subscription.created == 1
 
 
-def test_erasure_removes_the_profile_its_rows_and_its_edit_history():
-    from profiles.services import profile_erase, profile_save
-    from tests.factories import BookingFactory, ConsentFactory
+def _rows_owned_by(profile_id: int) -> dict[str, list]:
+    """Every row erasure must remove for a profile, by table (history rows by their kind)."""
+    history = {
+        f"{model.__name__.lower()} history": sorted(
+            model.history.filter(**{key: profile_id}).values_list("history_type", flat=True)
+        )
+        for model, key in (
+            (Profile, "id"),
+            (Booking, "profile_id"),
+            (Purchase, "profile_id"),
+            (Subscription, "profile_id"),
+        )
+    }
+    return {
+        "bookings": sorted(Booking.objects.filter(profile_id=profile_id).values_list("external_id", flat=True)),
+        "purchases": sorted(Purchase.objects.filter(profile_id=profile_id).values_list("external_id", flat=True)),
+        "subscriptions": sorted(
+            Subscription.objects.filter(profile_id=profile_id).values_list("external_id", flat=True)
+        ),
+        "consents": sorted(Consent.objects.filter(profile_id=profile_id).values_list("channel", "status")),
+        "consent events": sorted(ConsentEvent.objects.filter(profile_id=profile_id).values_list("channel", "status")),
+        "push devices": sorted(PushDevice.objects.filter(profile_id=profile_id).values_list("token", flat=True)),
+        **history,
+    }
 
-    profile = profile_save(profile=Profile(external_id="gone"), data={"email": "gone@example.com"})
-    profile_save(profile=profile, data={"last_name": "Secret"})
-    BookingFactory(profile=profile)
-    ConsentFactory(profile=profile)
+
+def _give_rows(profile: Profile, tag: str) -> None:
+    from profiles.services import consent_events_record
+    from tests.factories import BookingFactory, PurchaseFactory, SubscriptionFactory
+
+    BookingFactory(profile=profile, external_id=f"bk-{tag}")
+    PurchaseFactory(profile=profile, external_id=f"pu-{tag}")
+    SubscriptionFactory(profile=profile, external_id=f"sub-{tag}")
+    PushDevice.objects.create(profile=profile, token=f"tok-{tag}", platform="ios")
+    consent_events_record(
+        records=[
+            {"profile": profile.external_id, "channel": "email", "status": "opted_in", "occurred_at": "2026-01-01"},
+            {"profile": profile.external_id, "channel": "sms", "status": "opted_out", "occurred_at": "2026-01-02"},
+        ]
+    )
+
+
+def _expected_rows(tag: str, *, profile_history: list[str]) -> dict[str, list]:
+    """What `_give_rows(profile, tag)` leaves, as `_rows_owned_by` reads it."""
+    consents = [("email", "opted_in"), ("sms", "opted_out")]
+    return {
+        "bookings": [f"bk-{tag}"], "purchases": [f"pu-{tag}"], "subscriptions": [f"sub-{tag}"],
+        "consents": consents, "consent events": consents, "push devices": [f"tok-{tag}"],
+        "profile history": profile_history, "booking history": ["+"], "purchase history": ["+"],
+        "subscription history": ["+"],
+    }  # fmt: skip
+
+
+def test_erasure_removes_the_profiles_rows_and_edit_history_and_nobody_elses():
+    from profiles.services import profile_erase, profile_save, suppression_add
+
+    gone = profile_save(profile=Profile(external_id="gone"), data={"email": "gone@example.com"})
+    profile_save(profile=gone, data={"last_name": "Secret"})
     keep = ProfileFactory(external_id="stays")
-    assert profile_erase(profile_ids=[profile.pk, 999999]) == 1
+    _give_rows(gone, "gone")
+    _give_rows(keep, "stays")
+    suppression_add(channel="email", address="gone@example.com", reason="unsubscribed")
+    kept_rows = _rows_owned_by(keep.pk)
+    assert kept_rows == _expected_rows("stays", profile_history=["+"])
+    assert _rows_owned_by(gone.pk) == _expected_rows("gone", profile_history=["+", "~"])
+
+    assert profile_erase(profile_ids=[gone.pk, 999999]) == 1
+
     assert list(Profile.objects.values_list("external_id", flat=True)) == ["stays"]
-    assert not Profile.history.filter(id=profile.pk).exists()
-    assert not Booking.history.filter(profile_id=profile.pk).exists()
-    assert keep.bookings.count() == 0
+    assert _rows_owned_by(gone.pk) == {table: [] for table in kept_rows}
+    assert _rows_owned_by(keep.pk) == kept_rows
+    # The suppression is kept by address, so the erased person is never contacted again.
+    assert list(Suppression.objects.values_list("channel", "address")) == [("email", "gone@example.com")]
 
 
 def test_json_decimal_date_and_timestamp_values_are_stored_exactly():

@@ -18,11 +18,13 @@ def test_bad_phone_numbers_are_refused_with_the_value_named(value):
         validation.phone(value)
 
 
-def test_dates_and_datetimes():
+def test_dates_and_datetimes(settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
     assert validation.date("2026-02-28") == dt.date(2026, 2, 28)
     parsed = validation.datetime("2026-02-28T10:00:00Z")
     assert parsed == dt.datetime(2026, 2, 28, 10, tzinfo=dt.UTC)
-    assert validation.datetime("2026-02-28T10:00:00").tzinfo is not None  # naive: the site's zone
+    # naive: in the site's time zone (Tokyo is UTC+9)
+    assert validation.datetime("2026-02-28T10:00:00") == dt.datetime(2026, 2, 28, 1, tzinfo=dt.UTC)
     with pytest.raises(ValueError, match="ISO 8601"):
         validation.datetime("28/02/2026")
 

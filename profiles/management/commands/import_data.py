@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from profiles.ingestion.files import FORMATS, IMPORTERS, ImportFileError, format_error, import_stream
+from profiles.ingestion.files import FORMATS, IMPORTERS, ImportFileError, format_error, import_stream, open_text
 from profiles.ingestion.parallel import default_jobs
 
 
@@ -83,12 +83,10 @@ class Command(BaseCommand):
         )
         try:
             with progress:
-                stream = io.TextIOWrapper(_ProgressReader(raw, progress), encoding="utf-8-sig", newline="")
+                stream = open_text(_ProgressReader(raw, progress))
                 report = import_stream(kind=kind, stream=stream, fmt=fmt, batch_size=batch_size, jobs=jobs)
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"The file is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
         finally:
             if raw is not sys.stdin.buffer:
                 raw.close()
