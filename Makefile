@@ -31,9 +31,7 @@ run: install
 	$(PY) manage.py setup_schedules
 	$(PY) manage.py ensure_admin
 	@echo "Starting the web server on http://$(ADDR)/admin/ and a background worker (Ctrl-C stops both)."
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(PY) manage.py qcluster & \
-	  $(PY) manage.py runserver --noreload $(ADDR)
+	@$(PY) manage.py run_local $(ADDR)
 
 ## Run the test suite (SQLite by default; set DATABASE_URL to use PostgreSQL).
 test: install-dev

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-STRING, CHOICE, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN = (
-    "string", "choice", "integer", "decimal", "date", "datetime", "boolean",
+STRING, CHOICE, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN, LIST = (
+    "string", "choice", "integer", "decimal", "date", "datetime", "boolean", "list",
 )  # fmt: skip
-TYPES = (STRING, CHOICE, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN)
+TYPES = (STRING, CHOICE, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN, LIST)
 _NUMERIC_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "is_null")
 _DATE_OPS = (*_NUMERIC_OPS, "before", "after", "in_last_days", "in_next_days")
 OPERATORS: dict[str, tuple[str, ...]] = {
@@ -34,6 +34,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     DATE: _DATE_OPS,
     DATETIME: _DATE_OPS,
     BOOLEAN: ("eq", "ne", "is_null"),
+    LIST: ("contains", "is_null"),  # custom traits only: a JSON list holding the value
 }
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 AGGREGATE_TYPES = {"sum": (INTEGER, DECIMAL), "avg": (INTEGER, DECIMAL), "min": (INTEGER, DECIMAL, DATE, DATETIME),
@@ -75,6 +76,7 @@ class Field:
     label: str = ""
     choices: tuple[str, ...] = ()
     column: Column | None = None
+    trait_key: str = ""  # a custom trait: the key read from the JSON column at `path`
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -85,6 +87,13 @@ class Field:
     @property
     def operators(self) -> tuple[str, ...]:
         return OPERATORS[self.type]
+
+    @property
+    def type_name(self) -> str:
+        """The type as people name it: a custom trait's declared type ("number"), else the field's."""
+        if self.trait_key:
+            return next(name for name, type_ in TRAIT_FIELD_TYPES.items() if type_ == self.type)
+        return self.type
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ class Dimension:
     relations: list[Relation] = field(default_factory=list)
     change_paths: list[ChangePath] = field(default_factory=list)
     display_fields: tuple[str, ...] = ()  # shown in samples
+    trait_column: str = ""  # a JSON field whose declared keys (custom traits) are fields too
 
     def __post_init__(self):
         self.fields = [f if f.column else replace(f, column=_column(self.model, f)) for f in self.fields]
@@ -133,6 +143,30 @@ class Dimension:
         if self.profile_path is None:
             return None
         return "pk" if self.profile_path == "" else f"{self.profile_path}_id"
+
+
+# A custom trait's declared type -> the field type its values are parsed as in rules.
+TRAIT_FIELD_TYPES = {"string": STRING, "number": DECIMAL, "boolean": BOOLEAN, "date": DATE, "list": LIST}
+TRAIT_COLUMN = Column("JSONField")
+
+
+def trait_fields(dimension: Dimension) -> dict[str, Field]:
+    """The custom traits declared now (a new one is usable at once), by key, as fields named
+    `attributes.<key>`; empty for a dimension without a trait column."""
+    if not dimension.trait_column:
+        return {}
+    from profiles.models import CustomAttribute
+
+    return {
+        key: Field(f"{dimension.trait_column}.{key}", TRAIT_FIELD_TYPES[type_], path=dimension.trait_column,
+                   label=label, column=TRAIT_COLUMN, trait_key=key)
+        for key, label, type_ in CustomAttribute.objects.order_by("key").values_list("key", "label", "type")
+    }  # fmt: skip
+
+
+def fields_of(dimension: Dimension) -> list[Field]:
+    """The dimension's fields followed by its custom traits: what the builder and the API offer."""
+    return [*dimension.fields, *trait_fields(dimension).values()]
 
 
 def _column(model: type[models.Model], field_def: Field) -> Column:
@@ -204,6 +238,7 @@ def register_builtin() -> None:
             ChangePath("subscriptions", "subscription", reverse="profile"),
         ],
         display_fields=("email", "first_name", "last_name", "country", "loyalty_tier"),
+        trait_column="attributes",
     ))  # fmt: skip
     register(Dimension(
         key="product", model=Product, label="Products", profile_path=None,

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
 from audiences import dimensions
@@ -109,4 +111,5 @@ class AudienceSnapshot(models.Model):
         indexes = [models.Index(fields=["audience", "-created_at"], name="snapshot_audience_idx")]
 
     def __str__(self):
-        return f"{self.audience} @ {self.evaluated_at or self.created_at:%Y-%m-%d %H:%M} ({self.state})"
+        when = date_format(localtime(self.evaluated_at or self.created_at), "DATETIME_FORMAT")
+        return f"{self.audience} @ {when} ({self.state})"

@@ -1,5 +1,12 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
 from django.db.models.signals import post_migrate
+
+
+class AdminConfig(DjangoAdminConfig):
+    """Django's admin, with the site of config/admin_site.py (sections, dashboard) as `admin.site`."""
+
+    default_site = "config.admin_site.OrchestratorAdminSite"
 
 
 class ConfigConfig(AppConfig):

@@ -4,6 +4,7 @@ Each helper fails loudly (ImproperlyConfigured) on a value it cannot read, so a 
 deployment surfaces at start-up instead of as a silent default.
 """
 
+import json
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -68,3 +69,27 @@ def env_rate(name: str, default: str) -> str | None:
             f"{', '.join(RATE_PERIODS)} (e.g. 100/second), or off."
         )
     return value
+
+
+def env_choice_map(name: str, default: dict[str, str], choices: tuple[str, ...]) -> dict[str, str]:
+    """A JSON object mapping some of `default`'s keys to one of `choices`, e.g.
+    {"sms": "not_opted_out"}; keys it leaves out keep their default."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return dict(default)
+    example = json.dumps({next(iter(default)): choices[0]})
+    try:
+        given = json.loads(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not JSON: write an object such as {example}.") from None
+    if not isinstance(given, dict):
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a JSON object such as {example}.")
+    unknown = sorted(set(given) - set(default))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name} names unknown keys {', '.join(map(repr, unknown))}: the keys are {', '.join(default)}."
+        )
+    for key, value in given.items():
+        if value not in choices:
+            raise ImproperlyConfigured(f"{name}: {key}={value!r} is not one of {', '.join(choices)}.")
+    return {**default, **given}

@@ -49,6 +49,12 @@ ROLES: dict[str, dict] = {
 }
 
 
+def is_operator(request) -> bool:
+    """Whether the request's user operates the site (an active superuser)."""
+    user = request.user
+    return bool(user.is_active and user.is_superuser)
+
+
 def forbidden_permissions():
     """Permissions no role group may hold (see the module docstring)."""
     return Permission.objects.filter(Q(content_type__app_label__in=OPERATOR_APPS) | Q(codename__regex=HISTORY_WRITE))

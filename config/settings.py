@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_rate, env_str
+from config.env import env_bool, env_choice_map, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -29,7 +29,7 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.AdminConfig",  # django.contrib.admin with the project's site (sections, dashboard)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -142,6 +142,8 @@ AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
+# One date format across the admin ("1 Dec 2026, 09:30"): config/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -247,6 +249,15 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Profiles: the region assumed for phone numbers written without a country code when the record
 # names no country (ISO 3166 alpha-2, e.g. "PT"); empty means such numbers are rejected.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "")
+
+# Consent: what each channel needs before a profile may be contacted (profiles/reachability.py):
+# "opted_in" (an explicit opt-in) or "not_opted_out" (anyone who has not opted out). A JSON object
+# naming the channels to change, e.g. {"email": "opted_in"}; the others keep these defaults.
+CONSENT_POLICY = env_choice_map(
+    "CONSENT_POLICY",
+    {"email": "not_opted_out", "sms": "opted_in", "push": "opted_in", "direct_mail": "not_opted_out"},
+    ("opted_in", "not_opted_out"),
+)
 
 # Background work: django-q2. The ORM broker (the database itself) by default; Redis when
 # Q_BROKER_URL=redis://... is set. timeout < retry, so a task is never handed out twice while running.

@@ -4,10 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from config.health import healthz
 
-admin.site.site_header = "Campaign orchestration"
-admin.site.site_title = "Campaign orchestration"
-admin.site.index_title = "Audiences, campaigns and customer data"
-
 # The API's URLs answer JSON even when no view is reached (an unmatched URL, a crash).
 handler404 = "config.api.errors.not_found"
 handler500 = "config.api.errors.server_error"

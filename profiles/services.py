@@ -23,6 +23,7 @@ from profiles.models import (
     Subscription,
     Suppression,
 )
+from profiles.reachability import normalise_postal_address
 
 
 class ProfileGone(LookupError):
@@ -215,11 +216,14 @@ def _adapt(params: list[Any]) -> list[Any]:
 
 
 def suppression_normalise_address(*, channel: str, address: str) -> str:
-    """The canonical form addresses are matched in: email lower-case, phone E.164."""
+    """The canonical form addresses are matched in: email lower-case, phone E.164, direct mail
+    the postal address key (profiles/reachability.py), push the token as given."""
     if channel == Channel.EMAIL:
         value = validation.email(address)
     elif channel == Channel.SMS:
         value = validation.phone(address)
+    elif channel == Channel.DIRECT_MAIL:
+        value = normalise_postal_address(validation.text(address, max_length=254))
     else:
         value = validation.text(address, max_length=254)
     if not value:

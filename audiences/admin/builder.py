@@ -10,6 +10,7 @@ from typing import Any
 from audiences import dimensions as dims
 from audiences.models import Audience
 from audiences.rules import parser
+from audiences.services.values import SUGGESTED_FIELDS
 
 MAX_AUDIENCES = 500
 
@@ -24,8 +25,9 @@ def _dimension(dimension: dims.Dimension) -> dict[str, Any]:
                 "type": f.type,
                 "choices": list(f.choices),
                 "operators": list(f.operators),
+                "suggest": f.type == dims.STRING and f.name in SUGGESTED_FIELDS,
             }
-            for f in dimension.fields
+            for f in dims.fields_of(dimension)
         ],
         "links": dict(dimension.to_one),
         "relations": [
@@ -35,12 +37,13 @@ def _dimension(dimension: dims.Dimension) -> dict[str, Any]:
     }
 
 
-def builder_metadata(*, audience: Audience | None, preview_url: str) -> dict[str, Any]:
+def builder_metadata(*, audience: Audience | None, preview_url: str, suggestions_url: str = "") -> dict[str, Any]:
     others = Audience.objects.order_by("name")
     if audience is not None and audience.pk:
         others = others.exclude(pk=audience.pk)
     return {
         "previewUrl": preview_url,
+        "suggestionsUrl": suggestions_url,
         "dimensions": {d.key: _dimension(d) for d in dims.all_dimensions()},
         "aggregates": list(dims.AGGREGATES),
         "aggregateTypes": {name: list(types) for name, types in dims.AGGREGATE_TYPES.items()},

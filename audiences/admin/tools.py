@@ -7,8 +7,6 @@ preview's and the page's samples, the distribution, the export) is shown only to
 view profiles (audiences/selectors.py); others see counts and object ids.
 """
 
-import json
-
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -19,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from audiences import dimensions as dims
 from audiences.admin.builder import builder_metadata
+from audiences.admin.reachability import reachability_context
 from audiences.forms import DistributionForm, ListUploadForm, rule_problems
 from audiences.models import Audience, AudienceSnapshot
 from audiences.rules.parser import RuleError
@@ -33,6 +32,8 @@ from audiences.services import (
     snapshot_distribution,
     snapshot_sample,
 )
+from audiences.services.values import SuggestionError, field_suggestions, value_hints, with_hints
+from config import input_safety
 
 PREVIEW_SAMPLE = 10
 PAGE_SAMPLE = 10
@@ -43,6 +44,7 @@ class AudienceToolsMixin:
         view = self.admin_site.admin_view
         return [
             path("preview/", view(self.preview_view), name="audiences_audience_preview"),
+            path("suggestions/", view(self.suggestions_view), name="audiences_audience_suggestions"),
             path("<path:object_id>/calculate/", view(self.calculate_view), name="audiences_audience_calculate"),
             path("<path:object_id>/upload/", view(self.upload_view), name="audiences_audience_upload"),
             *super().get_urls(),
@@ -72,7 +74,9 @@ class AudienceToolsMixin:
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
-            payload = json.loads(request.body)
+            payload = input_safety.loads(request.body)  # bounded nesting: a deep body is a 400
+        except input_safety.JSONInputError as exc:
+            return JsonResponse({"errors": [{"path": "", "message": f"The body {exc}."}]}, status=400)
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
@@ -86,12 +90,28 @@ class AudienceToolsMixin:
                 details=may_see_member_details(request.user),
             )  # fmt: skip
         except RuleError as exc:
-            return JsonResponse({"errors": [{"path": p, "message": m} for p, m in exc.problems]}, status=400)
+            hints = value_hints(dimension=dimension, rule=payload.get("rule"))
+            problems = with_hints(exc.problems, hints=hints, dimension=dimension, rule=payload.get("rule"))
+            return JsonResponse(
+                {"errors": [{"path": p, "message": m} for p, m in problems], "hints": hints}, status=400
+            )
         except AudienceNotEvaluated as exc:
             return JsonResponse({"errors": [{"path": "", "message": str(exc)}]}, status=409)
         except RuleTimeout as exc:
             return JsonResponse({"errors": [{"path": "", "message": str(exc)}]}, status=422)
+        result["hints"] = value_hints(dimension=dimension, rule=payload.get("rule"))
         return JsonResponse(result)
+
+    def suggestions_view(self, request):
+        """GET ?dimension=profile&field=country -> {"values": [{"value", "count"}]}: the top 20
+        values of the field over the whole dimension, for the builder's typeahead."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            values = field_suggestions(dimension=request.GET.get("dimension", ""), field=request.GET.get("field", ""))
+        except SuggestionError as exc:
+            return JsonResponse({"errors": [{"path": "field", "message": f"{exc}."}]}, status=400)
+        return JsonResponse({"values": values})
 
     @staticmethod
     def _unit(audience: Audience, size: int) -> str:
@@ -154,7 +174,9 @@ class AudienceToolsMixin:
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         form = context["adminform"].form
         context["builder_metadata"] = builder_metadata(
-            audience=obj, preview_url=reverse("admin:audiences_audience_preview")
+            audience=obj,
+            preview_url=reverse("admin:audiences_audience_preview"),
+            suggestions_url=reverse("admin:audiences_audience_suggestions"),
         )
         context["rule_problems"] = rule_problems(form.errors.get("rule", []))
         if obj is not None and obj.pk:
@@ -182,6 +204,7 @@ class AudienceToolsMixin:
         context["export_url"] = f"{reverse('audience-members', args=[audience.pk])}?format=csv"
         details = may_see_member_details(request.user)
         context["sample"] = self._sample_table(request, snapshot, details=details)
+        context.update(reachability_context(snapshot, asked="reachability" in request.GET))
         if not details:  # the values of members' fields are data about people
             return context
         form = DistributionForm(request.GET if "distribution" in request.GET else None, dimension=audience.dimension)

@@ -30,14 +30,50 @@ class AudienceSerializer(serializers.ModelSerializer):
         self.fields["slug"].validators = [v for v in self.fields["slug"].validators if "Unique" not in type(v).__name__]
 
 
+class JSONBooleanField(serializers.BooleanField):
+    """true or false as JSON writes them: "yes", 1 or "true" are refused, not guessed at."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
 class PreviewSerializer(serializers.Serializer):
     dimension = serializers.ChoiceField(choices=[])
     rule = serializers.JSONField()
     sample_size = serializers.IntegerField(min_value=0, max_value=100, default=20)
+    reachability = JSONBooleanField(
+        default=False, help_text="true: the answer has `reachability`, per channel, for the matches' profiles."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dimension"].choices = dims.choices()
+
+
+class UnreachableSerializer(serializers.Serializer):
+    """Profiles that cannot be contacted on the channel, by the first reason that applies."""
+
+    no_address = serializers.IntegerField(min_value=0, help_text="No address for the channel.")
+    no_consent = serializers.IntegerField(min_value=0, help_text="An address, but no consent by CONSENT_POLICY.")
+    suppressed = serializers.IntegerField(
+        min_value=0, help_text="An address and consent, but the address is suppressed."
+    )
+
+
+class ChannelReachabilitySerializer(serializers.Serializer):
+    reachable = serializers.IntegerField(min_value=0, help_text="Profiles that can be contacted on the channel.")
+    unreachable = UnreachableSerializer()
+
+
+class ReachabilitySerializer(serializers.Serializer):
+    """Per channel, distinct profiles among the members: reachable + the unreachable counts = all of them."""
+
+    email = ChannelReachabilitySerializer()
+    sms = ChannelReachabilitySerializer()
+    push = ChannelReachabilitySerializer()
+    direct_mail = ChannelReachabilitySerializer()
 
 
 class PreviewResultSerializer(serializers.Serializer):
@@ -48,6 +84,7 @@ class PreviewResultSerializer(serializers.Serializer):
         "display fields.",
     )
     duration_ms = serializers.IntegerField()
+    reachability = ReachabilitySerializer(required=False, help_text="Only when asked for with reachability: true.")
 
 
 class NotEvaluatedSerializer(serializers.Serializer):
@@ -126,7 +163,7 @@ def dimension_data(dimension: dims.Dimension) -> dict:
                 "operators": list(f.operators),
                 "choices": list(f.choices),
             }
-            for f in dimension.fields
+            for f in dims.fields_of(dimension)
         ],
         "links": dict(dimension.to_one),
         "relations": [{"name": r.name, "dimension": r.dimension} for r in dimension.relations],

@@ -262,6 +262,30 @@ class AudienceViewSet(viewsets.ModelViewSet):
         return Response({"field": field, "values": values})
 
     @extend_schema(
+        responses={
+            200: serializers.ReachabilitySerializer,
+            404: OpenApiResponse(ErrorDetailSerializer, "No such audience, or it has no members yet."),
+            422: OpenApiResponse(
+                ErrorDetailSerializer, "A count ran longer than AUDIENCE_PREVIEW_TIMEOUT_MS and was stopped."
+            ),
+        }
+    )
+    @action(detail=True, methods=["get"], permission_classes=[CanView], pagination_class=None, filter_backends=[])
+    def reachability(self, request, pk=None):
+        """Per channel, how many of the latest snapshot's distinct profiles can be contacted, and
+        how many cannot by the first reason: no_address, no_consent (CONSENT_POLICY), suppressed."""
+        snapshot = self.get_object().latest_snapshot
+        try:
+            counts = services.snapshot_reachability(snapshot=snapshot) if snapshot else None
+        except services.NoProfiles as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)  # e.g. products
+        except services.RuleTimeout as exc:
+            return _timeout(exc)
+        if counts is None:
+            raise NotFound("The audience has no members yet: evaluate it (or upload its list) first.")
+        return Response(counts)
+
+    @extend_schema(
         request=serializers.PreviewSerializer,
         responses={
             200: serializers.PreviewResultSerializer,
@@ -285,9 +309,12 @@ class AudienceViewSet(viewsets.ModelViewSet):
                 rule=given.validated_data["rule"],
                 sample_size=given.validated_data["sample_size"],
                 details=may_see_member_details(request.user),
+                reachability=given.validated_data["reachability"],
             )
         except RuleError as exc:
             raise _rule_error(exc) from None
+        except services.NoProfiles as exc:
+            raise ValidationError({"reachability": [str(exc)]}) from None
         except services.AudienceNotEvaluated as exc:
             return Response({"detail": str(exc), "audience": exc.audience.slug}, status=status.HTTP_409_CONFLICT)
         except services.RuleTimeout as exc:

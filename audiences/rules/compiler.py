@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audiences import dimensions as dims
 from audiences.rules.nodes import Aggregate, All, AnyOf, Bound, FieldCondition, Has, InAudience, Node, Not
+from audiences.rules.traits import trait_q
 from audiences.rules.values import day_end, day_start, is_day, shift_date, shift_datetime
 
 _COMPARE = {"eq": "exact", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte", "before": "lt", "after": "gt"}
@@ -78,6 +79,8 @@ class Compiler:
         return present
 
     def _field(self, node: FieldCondition) -> Q:
+        if node.field.trait_key:
+            return trait_q(node, today=self.today)
         path, op, value = node.orm_path, node.op, node.value
         if op == "is_null":
             return ~self._present(node) if value else self._present(node)

@@ -56,6 +56,12 @@ class _Context:
     problems: list[tuple[str, str]] = field(default_factory=list)
     nodes: int = 0
     values: int = 0
+    traits: dict[str, dict[str, dims.Field]] = field(default_factory=dict)  # read once per rule
+
+    def traits_of(self, dimension: dims.Dimension) -> dict[str, dims.Field]:
+        if dimension.key not in self.traits:
+            self.traits[dimension.key] = dims.trait_fields(dimension)
+        return self.traits[dimension.key]
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append((path, message))
@@ -144,8 +150,11 @@ def _not(raw, dimension, path, ctx, depth):
     return None if child is None else Not(child)
 
 
-def resolve_field(dimension: dims.Dimension, name: Any, path: str, ctx: _Context) -> tuple[dims.Field, str] | None:
-    """A whitelisted field by its rule name (`country`, `product.category`) -> (Field, ORM path)."""
+def resolve_field(
+    dimension: dims.Dimension, name: Any, path: str, ctx: _Context, *, traits: bool = True
+) -> tuple[dims.Field, str] | None:
+    """A whitelisted field by its rule name (`country`, `product.category`) -> (Field, ORM path).
+    With `traits`, a declared custom trait (`attributes.newsletter_topics`) is a field too."""
     if not isinstance(name, str) or not name:
         ctx.fail(path, "must be a field name (a string)")
         return None
@@ -156,6 +165,8 @@ def resolve_field(dimension: dims.Dimension, name: Any, path: str, ctx: _Context
             ctx.fail(path, f"{quoted(name)} is not a field name")
             return None
         last = position == len(segments) - 1
+        if traits and segment == current.trait_column and position == len(segments) - 2:
+            return _trait(current, segments[-1], prefix, path, ctx)
         if last:
             found = current.field_map.get(segment)
             if found is None:
@@ -175,11 +186,25 @@ def resolve_field(dimension: dims.Dimension, name: Any, path: str, ctx: _Context
     return None  # pragma: no cover
 
 
+def _trait(dimension: dims.Dimension, key: str, prefix: list[str], path: str, ctx: _Context):
+    if not _NAME.match(key):
+        ctx.fail(path, f"{quoted(key)} is not a custom trait's key")
+        return None
+    declared = ctx.traits_of(dimension)
+    found = declared.get(key)
+    if found is None:
+        known = f"declared: {', '.join(declared)}" if declared else "none is declared yet"
+        ctx.fail(path, f"unknown custom trait {quoted(key)} on {dimension.key}{_suggest(key, declared)} ({known}; "
+                 "a data steward declares them under Settings › Custom traits)")  # fmt: skip
+        return None
+    return found, "__".join([*prefix, found.path])
+
+
 def field_path(dimension: dims.Dimension, name: Any, *, path: str = "field") -> str:
     """The ORM path of a whitelisted field name (`product.category` -> `product__category`);
     raises RuleError naming the problem. For tools that take a field name outside a rule."""
     context = _Context(resolve_audience=None)
-    resolved = resolve_field(dimension, name, path, context)
+    resolved = resolve_field(dimension, name, path, context, traits=False)  # a trait is not a column
     if resolved is None:
         raise RuleError(context.problems)
     return resolved[1]
@@ -193,7 +218,7 @@ def _field(raw, dimension, path, ctx, depth):
     field_def, orm_path = resolved
     op = raw.get("op")
     if not isinstance(op, str) or op not in field_def.operators:
-        ctx.fail(_join(path, "op"), f'{quoted(op)} is not an operator for {field_def.type} field "{raw["field"]}"; '
+        ctx.fail(_join(path, "op"), f'{quoted(op)} is not an operator for {field_def.type_name} field "{raw["field"]}"; '
                  f"use one of: {', '.join(field_def.operators)}")  # fmt: skip
         return None
     if "value" not in raw:
@@ -230,7 +255,7 @@ def _operand(field_def: dims.Field, op: str, value: Any, path: str, ctx: _Contex
             if not in_order(low, high):
                 raise ValueError("the low value is above the high value")
             return (low, high)
-        if op in ("contains", "icontains", "startswith") and field_def.type != dims.STRING:
+        if op in ("contains", "icontains", "startswith") and field_def.type not in (dims.STRING, dims.LIST):
             raise ValueError(f"{op} applies to text fields only")  # pragma: no cover - filtered by operators
         return parse(value, whole=op not in ("contains", "icontains", "startswith"))
     except ValueError as exc:

@@ -13,7 +13,7 @@ _BOUND_OPS = ["eq", "ne", "lt", "lte", "gt", "gte", "between"]
 
 
 def _field_names(dimension: dims.Dimension, prefix: str = "", depth: int = 0) -> list[str]:
-    names = [prefix + f.name for f in dimension.fields]
+    names = [prefix + f.name for f in dims.fields_of(dimension)]
     if depth < 2:
         for link, target in dimension.to_one.items():
             names += _field_names(dims.get(target), f"{prefix}{link}.", depth + 1)

@@ -8,6 +8,7 @@ a ValueError whose message the parser prefixes with the value's path.
 """
 
 import datetime as dt
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -58,6 +59,8 @@ def parse_value(
             raise ValueError("must be a date (YYYY-MM-DD)") from None
     if type_ == dims.DATETIME:
         return _datetime(value)
+    if type_ == dims.LIST:
+        return _list_item(value)
     raise ValueError(f"unsupported type {type_}")  # pragma: no cover
 
 
@@ -71,6 +74,20 @@ def _text(type_: str, value: Any, choices: tuple[str, ...], column: dims.Column 
         raise ValueError(f"{quoted(value)} is not one of: {', '.join(choices)}")
     if column is not None and column.max_length is not None and len(value) > column.max_length:
         raise ValueError(f"is {len(value):,} characters long; the field holds at most {column.max_length}")
+    return value
+
+
+def _list_item(value: Any) -> str | int | float:
+    """What a list trait's `contains` looks for: a text or a number, compared as JSON values
+    ("42" is not 42)."""
+    if isinstance(value, str):
+        return _text(dims.STRING, value, (), None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a text or a number: an item the list holds")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        raise ValueError(f"must be an integer from {_INT64[0]} to {_INT64[1]}")
     return value
 
 

@@ -9,6 +9,7 @@ from audiences.services.evaluation import (
     snapshots_prune,
 )
 from audiences.services.lifecycle import AudienceGone, audience_delete, audience_save, audience_validate
+from audiences.services.reachability import NoProfiles, queryset_reachability, snapshot_reachability
 from audiences.services.reading import (
     SAMPLE_SIZE,
     audience_preview,
@@ -32,6 +33,7 @@ __all__ = [
     "AudienceGone",
     "AudienceInUse",
     "AudienceNotEvaluated",
+    "NoProfiles",
     "RuleTimeout",
     "audience_delete",
     "audience_evaluate",
@@ -43,9 +45,11 @@ __all__ = [
     "audience_usages",
     "audience_validate",
     "distribution",
+    "queryset_reachability",
     "register_audience_usage",
     "rule_validate",
     "snapshot_distribution",
+    "snapshot_reachability",
     "snapshot_run",
     "snapshot_sample",
     "snapshots_prune",

@@ -19,6 +19,7 @@ from audiences.populations import population_objects
 from audiences.rules.compiler import compile_rule
 from audiences.rules.parser import field_path, parse_rule
 from audiences.services.evaluation import _tune_session
+from audiences.services.reachability import queryset_reachability
 from audiences.services.references import RuleTimeout, preview_resolver
 from audiences.timeouts import StatementTimeout, seconds, statement_timeout
 
@@ -46,12 +47,15 @@ def _has_external_id(dimension: dims.Dimension) -> bool:
 
 
 def audience_preview(
-    *, dimension: str, rule: Any, sample_size: int = SAMPLE_SIZE, details: bool = False, now=None
-) -> dict[str, Any]:
+    *, dimension: str, rule: Any, sample_size: int = SAMPLE_SIZE, details: bool = False, now=None,
+    reachability: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """Count and a random sample of a rule's matches; nothing is written. An audience it refers
     to is read from its latest snapshot or, never calculated, compiled in place from its own rule
     (so the count is the one "Calculate" will give); one that cannot be raises
-    AudienceNotEvaluated. Each statement runs under AUDIENCE_PREVIEW_TIMEOUT_MS (RuleTimeout)."""
+    AudienceNotEvaluated. Each statement runs under AUDIENCE_PREVIEW_TIMEOUT_MS (RuleTimeout).
+    With `reachability`, the answer has the matches' reachability per channel too (NoProfiles for
+    a dimension without profiles)."""
     now = now or timezone.now()
     node = parse_rule(dimension, rule, resolve_audience=preview_resolver())
     dim = dims.get(dimension)
@@ -63,6 +67,7 @@ def audience_preview(
             queryset = compile_rule(dim, node, now=now)
             count = queryset.count()
             sample = _sample(dim, queryset, sample_size, details=details) if count else []
+            reached = queryset_reachability(dimension=dim, queryset=queryset) if reachability else None
     except StatementTimeout:
         evaluation = settings.AUDIENCE_EVALUATION_TIMEOUT_MS
         raise RuleTimeout(
@@ -72,7 +77,8 @@ def audience_preview(
             "or narrow the rule.",
             timeout_ms=limit,
         ) from None
-    return {"count": count, "sample": sample, "duration_ms": round((time.monotonic() - started) * 1000)}
+    result = {"count": count, "sample": sample, "duration_ms": round((time.monotonic() - started) * 1000)}
+    return {**result, "reachability": reached} if reachability else result
 
 
 def snapshot_sample(

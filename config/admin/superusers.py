@@ -7,10 +7,7 @@ are the site's operation, not a role's business; see config/roles.py.
 
 from django.contrib import admin
 
-
-def is_operator(request) -> bool:
-    user = request.user
-    return bool(user.is_active and user.is_superuser)
+from config.roles import is_operator
 
 
 class SuperuserOnlyMixin:

@@ -1,4 +1,4 @@
-from profiles.api import views
+from profiles.api import traits, views
 
 
 def register(router) -> None:
@@ -13,3 +13,4 @@ def register(router) -> None:
     router.register("consents", views.ConsentViewSet)
     router.register("suppressions", views.SuppressionViewSet)
     router.register("push-devices", views.PushDeviceViewSet)
+    router.register("custom-attributes", traits.CustomAttributeViewSet)

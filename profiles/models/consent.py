@@ -1,6 +1,8 @@
 """Consent (current state + append-only history), suppressions and push devices."""
 
 from django.db import models
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
 from profiles.models.profile import Profile
@@ -50,7 +52,7 @@ class ConsentEvent(models.Model):
         indexes = [models.Index(fields=["profile", "channel", "occurred_at"], name="consentevent_lookup_idx")]
 
     def __str__(self):
-        return f"{self.channel}: {self.status} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.channel}: {self.status} at {date_format(localtime(self.occurred_at), 'DATETIME_FORMAT')}"
 
 
 class Suppression(models.Model):

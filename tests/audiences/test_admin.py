@@ -92,12 +92,14 @@ def test_the_add_page_embeds_the_builder_metadata(manager):
     profile = meta["dimensions"]["profile"]
     country = next(field for field in profile["fields"] if field["name"] == "country")
     assert country == {"name": "country", "label": "Country", "type": "string", "choices": [],
-                       "operators": ["eq", "ne", "in", "not_in", "contains", "icontains", "startswith", "is_null"]}  # fmt: skip
+                       "operators": ["eq", "ne", "in", "not_in", "contains", "icontains", "startswith", "is_null"],
+                       "suggest": True}  # fmt: skip
     status = next(field for field in meta["dimensions"]["booking"]["fields"] if field["name"] == "status")
     assert status["type"] == "choice" and "confirmed" in status["choices"]
     assert meta["dimensions"]["booking"]["links"] == {"profile": "profile", "product": "product"}
     assert {"name": "bookings", "label": "Bookings", "dimension": "booking"} in profile["relations"]
     assert meta["previewUrl"] == PREVIEW
+    assert meta["suggestionsUrl"] == f"{AUDIENCES}suggestions/"
     assert meta["audiences"] == [{"slug": "other", "name": "Other", "dimension": "profile"}]
     html = response.content.decode()
     assert 'id="audience-builder-meta"' in html and "audiences/rule-builder.js" in html

@@ -31,7 +31,7 @@ from rest_framework.test import APIClient
 from audiences.models import Audience
 from config.models import ApiKey
 from config.roles import ROLES, ensure_roles
-from profiles.models import ConsentEvent, InventoryItem, PushDevice, Suppression
+from profiles.models import ConsentEvent, CustomAttribute, InventoryItem, PushDevice, Suppression
 from tests.factories import (
     BookingFactory,
     ConsentFactory,
@@ -216,9 +216,12 @@ CONSENT_IMPORT = Need(any_of=(("profiles.add_consentevent", "profiles.change_con
 CUSTOM_ADMIN_PAGES: dict[str, tuple[str, Need]] = {
     "profiles_consentevent_record": ("get", CONSENT_RECORD),
     "audiences_audience_preview": ("post", Need(any_of=(("audiences.view_audience",),))),
+    "audiences_audience_suggestions": ("get", Need(any_of=(("audiences.view_audience",),))),
     "audiences_audience_calculate": ("post", Need(any_of=(("audiences.change_audience",),))),
     "audiences_audience_upload": ("post", Need(any_of=(("audiences.change_audience",),))),
 }
+# Query strings that custom admin GET pages need to answer 200 to someone allowed.
+ADMIN_QUERIES: dict[str, str] = {"audiences_audience_suggestions": "?dimension=profile&field=country"}
 IMPORT_NEEDS: dict[str, Need] = {"profiles.consent": CONSENT_IMPORT, "profiles.consentevent": CONSENT_IMPORT}
 # Site-wide admin pages: name -> need (None: not in the matrix, with the reason).
 SITE_PAGES: dict[str, Need | None] = {
@@ -227,6 +230,7 @@ SITE_PAGES: dict[str, Need | None] = {
     "password_change_done": ANY_USER,
     "jsi18n": ANY_USER,
     "app_list": None,  # one case per app, below
+    "section": None,  # one case per section of the index (config/admin_site.py), below
     "login": None,  # public
     "logout": None,  # POST only; ends the session
     "autocomplete": None,  # no admin uses autocomplete_fields; Django checks the target admin's view permission
@@ -293,6 +297,20 @@ def app_index_need(app_label: str) -> Need:
     return Need(any_of=alternatives)
 
 
+def section_needs() -> dict[str, Need]:
+    """The index's sections (stated here, not imported): who may open each one's page."""
+    from profiles.models import CustomAttribute
+
+    return {
+        "campaigns": NOBODY,  # no models yet: no section
+        "audiences": app_index_need("audiences"),
+        "messages": NOBODY,
+        "customer-data": app_index_need("profiles"),
+        "settings": view_or_change(CustomAttribute),
+        "operations": SUPERUSER,
+    }
+
+
 def admin_resources() -> dict[str, list[AdminCase]]:
     resources = {
         model._meta.label_lower: admin_model_cases(model, model_admin)
@@ -301,6 +319,7 @@ def admin_resources() -> dict[str, list[AdminCase]]:
     site = [AdminCase(name, "get", None, False, need) for name, need in SITE_PAGES.items() if need is not None]
     apps = sorted({model._meta.app_label for model in admin.site._registry})
     site += [AdminCase("app_list", "get", None, False, app_index_need(label), (label,)) for label in apps]
+    site += [AdminCase("section", "get", None, False, need, (key,)) for key, need in section_needs().items()]
     resources["admin site"] = site
     return resources
 
@@ -368,6 +387,7 @@ BUILDERS: dict[str, Callable[[], models.Model]] = {
     ),
     "profiles.suppression": lambda: Suppression.objects.create(channel="email", address="gone@example.com"),
     "profiles.pushdevice": lambda: PushDevice.objects.create(profile=ProfileFactory(), token="tok-m", platform="ios"),
+    "profiles.customattribute": lambda: CustomAttribute.objects.create(key="matrix", label="Matrix", type="string"),
     "audiences.audience": lambda: Audience.objects.create(
         name="Portugal",
         slug="portugal",
@@ -445,7 +465,7 @@ def admin_verdict(case: AdminCase, user: User | None, response) -> str | None:
     if not case.need.met_by(user):
         if user is None:
             return None if to_login else f"answered {status}, expected a redirect to the login page"
-        expected = 404 if case.url_name == "app_list" else 403
+        expected = 404 if case.url_name in ("app_list", "section") else 403
         return None if status == expected else f"answered {status}, expected {expected} (needs {case.need})"
     if status == 403 or to_login or status >= 500:
         return f"answered {status}, expected access (needs {case.need})"
@@ -504,7 +524,7 @@ def test_the_admin_answers_each_subject_by_its_permissions(matrix_world, subject
     client = _client_for(user, api=False)
     problems = []
     for case in cases:
-        url = reverse(f"admin:{case.url_name}", args=admin_args(case, obj))
+        url = reverse(f"admin:{case.url_name}", args=admin_args(case, obj)) + ADMIN_QUERIES.get(case.url_name, "")
         send = client.get if case.method == "get" else client.post
         response = rolled_back(lambda s=send, u=url: s(u))
         if verdict := admin_verdict(case, user, response):

@@ -71,6 +71,9 @@
     return h("button", { type: "button", class: "rb-button", onclick: onClick, ...props }, label);
   }
 
+  // Lower case without accents, as the server compares suggestions: "Évora" -> "evora".
+  const fold = (text) => String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+
   function join(path, part) {
     if (part.startsWith("[")) return path + part;
     return path ? `${path}.${part}` : part;
@@ -100,14 +103,16 @@
     }
 
     // The field definition behind a rule path such as `product.category`, following to-one links.
+    // A field's own name may hold a dot too: custom traits are `attributes.<key>`.
     field(dimKey, path) {
       let dim = this.dimension(dimKey);
       const parts = String(path || "").split(".");
-      for (const link of parts.slice(0, -1)) {
-        if (!dim || !dim.links[link]) return undefined;
-        dim = this.dimension(dim.links[link]);
+      while (dim) {
+        const found = dim.fields.find((f) => f.name === parts.join("."));
+        if (found || parts.length < 2 || !dim.links[parts[0]]) return found;
+        dim = this.dimension(dim.links[parts.shift()]);
       }
-      return dim ? dim.fields.find((f) => f.name === parts[parts.length - 1]) : undefined;
+      return undefined;
     }
 
     // [{group, items: [[path, label]]}]: the dimension's fields, then those of its to-one links.
@@ -269,6 +274,7 @@
       this.meta = meta;
       this.problems = problems;
       this.problemSource = "save";
+      this.suggestionCache = new Map();
       this.dimSelect = document.getElementById("id_dimension");
       this.kindSelect = document.getElementById("id_kind");
       this.dim = this.dimSelect ? this.dimSelect.value : "profile";
@@ -344,7 +350,7 @@
       this.problems = [];
       if (structural) this.render();
       else {
-        this.container.querySelectorAll(".rb-errors, .rb-summary").forEach((node) => node.remove());
+        this.container.querySelectorAll(".rb-errors, .rb-summary, .rb-value-hint").forEach((node) => node.remove());
         this.container.querySelectorAll(".rb-invalid").forEach((node) => node.classList.remove("rb-invalid"));
         this.sync();
       }
@@ -500,11 +506,12 @@
         node.op = op;
         this.changed(true);
       }, { "data-part": "op", class: "rb-op-select", "aria-label": "Operator" }));
-      line.append(this.valueEditor(node, field.type, field.choices, node.op));
+      const suggest = field.suggest && this.meta.suggestionsUrl ? { dim: dimKey, field: node.field } : null;
+      line.append(this.valueEditor(node, field.type, field.choices, node.op, suggest));
     }
 
     // The editor of `holder.value` for an operator over values of `type`.
-    valueEditor(holder, type, choices, op) {
+    valueEditor(holder, type, choices, op, suggest = null) {
       const set = (value) => { holder.value = value; this.changed(false); };
       const wrap = (...children) => h("span", { class: "rb-value", "data-part": "value" }, ...children);
       switch (shape(op)) {
@@ -525,9 +532,7 @@
                 set(choices.filter((c) => chosen.has(c)));
               } }), ` ${choice}`))));
           }
-          const input = h("input", { type: "text", class: "rb-input rb-list", value: values.join(", "), placeholder: "values, separated by commas", "aria-label": "Values" });
-          input.addEventListener("input", () => set(input.value.split(",").map((v) => v.trim()).filter(Boolean).map((v) => parseScalar(type, v))));
-          return wrap(input);
+          return wrap(this.chipsInput(values, type, set, suggest));
         }
         case "pair": {
           const pair = Array.isArray(holder.value) && holder.value.length === 2 ? holder.value : [emptyScalar(type), emptyScalar(type)];
@@ -537,8 +542,99 @@
             scalarInput(type, choices, pair[1], setAt(1), { "aria-label": "To" }));
         }
         default:
+          if (suggest && type === "string") return wrap(this.suggestInput(suggest, holder.value, set, { "aria-label": "Value" }).element);
           return wrap(scalarInput(type, choices, holder.value, set, { "aria-label": "Value" }));
       }
+    }
+
+    // The most frequent values of a field over its whole dimension, fetched once per field.
+    suggestions(suggest) {
+      const key = `${suggest.dim}|${suggest.field}`;
+      if (!this.suggestionCache.has(key)) {
+        const url = `${this.meta.suggestionsUrl}?${new URLSearchParams({ dimension: suggest.dim, field: suggest.field })}`;
+        this.suggestionCache.set(key, fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then((response) => (response.ok ? response.json() : { values: [] }))
+          .then((data) => data.values || [], () => []));
+      }
+      return this.suggestionCache.get(key);
+    }
+
+    // A text input with a list of the field's frequent values under it, filtered as one types.
+    // `onPick(value)` runs when a suggestion is chosen (click or Enter); typing calls `set`.
+    suggestInput(suggest, value, set, props, onPick = null) {
+      const input = h("input", { type: "text", class: "rb-input rb-suggest-input", autocomplete: "off", value: value ?? "", ...props });
+      const list = h("ul", { class: "rb-suggestions", role: "listbox", hidden: true });
+      let active = -1;
+      const pick = (chosen) => {
+        list.hidden = true;
+        if (onPick) { onPick(chosen); input.value = ""; } else { input.value = chosen; set(chosen); }
+      };
+      const mark = (index) => {
+        const items = list.querySelectorAll(".rb-suggestion");
+        active = items.length ? (index + items.length) % items.length : -1;
+        items.forEach((item, i) => item.classList.toggle("rb-active", i === active));
+      };
+      const show = async () => {
+        const typed = fold(input.value.trim());
+        const values = (await this.suggestions(suggest)).filter((v) => fold(v.value).includes(typed));
+        list.replaceChildren(...values.map((v) => h("li", {
+          role: "option", class: "rb-suggestion", "data-value": v.value,
+          onmousedown: (event) => { event.preventDefault(); pick(String(v.value)); },
+        }, h("span", { class: "rb-suggestion-value" }, String(v.value)), h("span", { class: "rb-suggestion-count" }, v.count.toLocaleString("en")))));
+        list.hidden = document.activeElement !== input || !values.length;
+        active = -1;
+      };
+      input.addEventListener("focus", show);
+      input.addEventListener("input", () => { if (!onPick) set(input.value); show(); });
+      input.addEventListener("blur", () => { list.hidden = true; });
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          event.preventDefault();
+          if (list.hidden) show(); else mark(active + (event.key === "ArrowDown" ? 1 : -1));
+        } else if (event.key === "Escape") {
+          list.hidden = true;
+        } else if (event.key === "Enter" && active >= 0 && !list.hidden) {
+          event.preventDefault();
+          pick(list.querySelectorAll(".rb-suggestion")[active].dataset.value);
+        }
+      });
+      return { element: h("span", { class: "rb-suggest" }, input, list), input };
+    }
+
+    // The values of `in` / `not in` as chips: Enter or a comma adds what is typed, × removes one.
+    chipsInput(values, type, set, suggest) {
+      let current = [...values];
+      const chips = h("span", { class: "rb-chips" });
+      const update = (next) => { current = next; set([...current]); draw(); };
+      const add = (text) => {
+        const value = parseScalar(type, String(text).trim());
+        if (value === "" || value === null || current.includes(value)) return;
+        update([...current, value]);
+      };
+      const draw = () => {
+        chips.replaceChildren(...current.map((value, index) => h("span", { class: "rb-chip", "data-value": String(value) },
+          String(value), button("×", () => update(current.filter((_, i) => i !== index)), { class: "rb-chip-remove", "aria-label": `Remove ${value}` }))));
+        input.placeholder = current.length ? "add another" : "type a value, then Enter";
+      };
+      const props = { "aria-label": "Add a value" };
+      const entry = suggest ? this.suggestInput(suggest, "", () => {}, props, add) : null;
+      const input = entry ? entry.input : h("input", { type: "text", class: "rb-input rb-chip-input", ...props });
+      input.classList.add("rb-chip-input");
+      input.addEventListener("keydown", (event) => {
+        if ((event.key === "Enter" || event.key === ",") && input.value.trim()) {
+          if (event.key === "Enter" && entry && entry.element.querySelector(".rb-active")) return;  // a suggestion is chosen
+          event.preventDefault();
+          add(input.value);
+          input.value = "";
+        } else if (event.key === "Enter") {
+          event.preventDefault();  // never submit the audience form from here
+        } else if (event.key === "Backspace" && !input.value && current.length) {
+          update(current.slice(0, -1));
+        }
+      });
+      input.addEventListener("blur", () => { if (input.value.trim()) { add(input.value); input.value = ""; } });
+      draw();
+      return h("span", { class: "rb-chip-list" }, chips, entry ? entry.element : input);
     }
 
     relationSelect(node, dimKey, onChange) {
@@ -616,6 +712,23 @@
       this.whereTools(node, dimKey, line, element);
     }
 
+    // A value that no row has, said at its condition, with the suggested value one click away.
+    showValueHints(hints, withMessages = true) {
+      this.container.querySelectorAll(".rb-value-hint").forEach((node) => node.remove());
+      for (const hint of hints) {
+        const node = this.visited.find((item) => item.path === hint.path && item.kind === "field");
+        const element = this.container.querySelector(`.rb-condition[data-path="${CSS.escape(hint.path)}"]`);
+        if (!node || !element || (!withMessages && !hint.suggestion)) continue;
+        const use = hint.suggestion ? button(`Use ${hint.suggestion}`, () => {
+          node.value = Array.isArray(node.value)
+            ? [...new Set(node.value.map((v) => (v === hint.value ? hint.suggestion : v)))]
+            : hint.suggestion;
+          this.changed(true);
+        }, { class: "rb-button rb-use-suggestion" }) : null;
+        (element.querySelector(":scope > .rb-errors") || element.querySelector(":scope > .rb-line")).after(h("div", { class: withMessages ? "rb-value-hint" : "rb-value-hint rb-value-fix", role: "status" }, withMessages ? hint.message : null, use ? " " : null, use));
+      }
+    }
+
     // -- live count ----------------------------------------------------------------------------
 
     renderPreview() {
@@ -641,6 +754,7 @@
           this.problems = data.errors;
           this.problemSource = "preview";
           this.render();
+          this.showValueHints(data.hints || [], false);  // the problems say the hints; offer the fix
           return;
         }
         if (!response.ok) {
@@ -668,6 +782,7 @@
       const label = this.model.dimension(this.dim).label.toLowerCase();
       result.replaceChildren(h("strong", { class: "rb-count-number" }, data.count.toLocaleString("en")),
         ` ${label} match now`, h("span", { class: "rb-hint" }, ` (${data.duration_ms} ms)`));
+      this.showValueHints(data.hints || []);
       if (!data.sample || !data.sample.length) return;
       const columns = Object.keys(data.sample[0]);
       columns.sort((a, b) => (a === "id" ? -1 : b === "id" ? 1 : 0));

@@ -4,12 +4,16 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from audiences.demo import demo_audiences_exist, seed_demo_audiences
 from profiles.demo import DemoBuilder, DemoSizes
 from profiles.models import Product, Profile
 
 
 class Command(BaseCommand):
-    help = "Fill the customer store with a realistic demo (profiles, products, bookings, purchases, consents...)."
+    help = (
+        "Fill the customer store with a realistic demo (profiles, products, bookings, purchases, consents...) "
+        "and create five audiences over it, calculated."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--profiles", type=int, default=2000, help="How many profiles (default 2000).")
@@ -29,6 +33,10 @@ class Command(BaseCommand):
             or Profile.objects.filter(external_id__startswith="cust-").exists()
         ):
             raise CommandError("Demo data exists already (SKU-/cust- ids). Seed into an empty database.")
+        if demo_audiences_exist():
+            raise CommandError(
+                "Demo audiences exist already (the slugs of audiences/demo.py). Seed into an empty database."
+            )
         sizes = DemoSizes(
             profiles=options["profiles"],
             products=options["products"],
@@ -44,5 +52,8 @@ class Command(BaseCommand):
             sizes=sizes, seed=options["seed"], progress=lambda label, n: bar.update(n) if label == "profiles" else None
         ).build()
         bar.close()
+        snapshots = seed_demo_audiences()
         summary = ", ".join(f"{n} {name}" for name, n in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Seeded {summary} in {time.monotonic() - started:.1f}s."))
+        sizes = ", ".join(f"{snapshot.audience.name} ({snapshot.size:,})" for snapshot in snapshots.values())
+        self.stdout.write(self.style.SUCCESS(f"Calculated {len(snapshots)} audiences: {sizes}."))
