@@ -68,10 +68,50 @@ def check_depth(value: Any, *, limit: int) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
+def _bad_text(text: str) -> bool:
+    return "\x00" in text or (not text.isascii() and _SURROGATE.search(text) is not None)
+
+
+def _storable(value: Any, limit: int) -> bool:
+    """The fast check behind json_problem (no messages built): every record's custom traits pass
+    through it."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if depth >= limit:
+                return False
+            for key, child in item.items():
+                if type(key) is not str or _bad_text(key):
+                    return False
+                child_kind = type(child)
+                if child_kind is str:
+                    if _bad_text(child):
+                        return False
+                elif child_kind is float:
+                    if not math.isfinite(child):
+                        return False
+                elif child_kind is dict or child_kind is list:
+                    stack.append((child, depth + 1))
+        elif kind is list:
+            if depth >= limit:
+                return False
+            stack.extend((child, depth + 1) for child in item)
+        elif kind is str:
+            if _bad_text(item):
+                return False
+        elif kind is float and not math.isfinite(item):
+            return False
+    return True
+
+
 def json_problem(value: Any, *, limit: int | None = None) -> str | None:
     """Why a parsed JSON value cannot be stored (a bad string, key or number, too deep), or None.
     The message names where: `key "a" of key "b": contains a NUL character ...`."""
     limit = limit or max_depth()
+    if _storable(value, limit):
+        return None
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, where, depth = stack.pop()

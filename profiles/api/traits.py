@@ -7,7 +7,6 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from config.api.schema import ErrorDetailSerializer
 from profiles.models import CustomAttribute
 from profiles.traits import TraitInUse, custom_attribute_delete, custom_attribute_save
 
@@ -47,7 +46,7 @@ class CustomAttributeViewSet(viewsets.ModelViewSet):
         attribute = self._save(CustomAttribute(), serializer.validated_data)
         return Response(self.get_serializer(attribute).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: CustomAttributeSerializer, 400: ErrorDetailSerializer, 409: IN_USE})
+    @extend_schema(responses={200: CustomAttributeSerializer, 409: IN_USE})
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         attribute = self.get_object()

@@ -6,21 +6,14 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 
 from profiles.ingestion import parallel
 from profiles.models import Profile
+from tests.profiles.test_import_command import run
 
 pytestmark = pytest.mark.django_db
-
-
-def run(kind, path, *args):
-    try:
-        call_command("import_data", kind, str(path), "--no-progress", *args)
-    except SystemExit as exit_:
-        return exit_.code
-    return 0
 
 
 def hostile_csv() -> bytes:
