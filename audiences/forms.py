@@ -7,14 +7,17 @@ The forms parse input only; what makes an audience valid is decided by `audience
 import csv
 import io
 import re
+from datetime import time
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from audiences import dimensions as dims
 from audiences import services
 from audiences.models import Audience
+from audiences.selectors import default_export_columns, export_columns
 
 _PATH = re.compile(r"^([a-z_]+(?:\[\d+\])*(?:\.[a-z_]+(?:\[\d+\])*)*): (.+)$", re.DOTALL)
 
@@ -55,23 +58,138 @@ class RuleBuilderWidget(forms.Textarea):
         )
 
 
+DIMENSION_LABEL = "Targeting dimension"
+DIMENSION_HELP = (
+    "What each member is: a profile, a booking, a purchase... "
+    "An audience over bookings holds bookings (each with its profile)."
+)
+
+WEEKDAYS = [
+    ("1", "Monday"),
+    ("2", "Tuesday"),
+    ("3", "Wednesday"),
+    ("4", "Thursday"),
+    ("5", "Friday"),
+    ("6", "Saturday"),
+    ("0", "Sunday"),
+]  # fmt: skip  (cron numbers: 0 is Sunday)
+SCHEDULES = [("never", "Never (on demand)"), ("daily", "Daily"), ("weekly", "Weekly"), ("monthly", "Monthly"),
+             ("advanced", "Advanced: cron expression")]  # fmt: skip
+_SIMPLE_CRON = re.compile(r"^(\d{1,2}) (\d{1,2}) (\*|\d{1,2}) \* (\*|\d)$")
+
+
+def schedule_cron(kind: str, *, at: time | None = None, weekday: str = "", day: int | None = None) -> str:
+    """The cron expression for a simple schedule ("daily", "weekly", "monthly"); "" for "never"."""
+    if kind == "never" or at is None:
+        return ""
+    dom, dow = {"daily": ("*", "*"), "weekly": ("*", weekday), "monthly": (str(day), "*")}[kind]
+    return f"{at.minute} {at.hour} {dom} * {dow}"
+
+
+def cron_schedule(cron: str) -> dict:
+    """The simple schedule a cron expression is, or {"schedule": "advanced"}; the inverse of
+    `schedule_cron` (a cron it would not write back exactly stays under Advanced)."""
+    if not cron:
+        return {"schedule": "never"}
+    match = _SIMPLE_CRON.match(cron)
+    if match:
+        minute, hour, dom, dow = int(match[1]), int(match[2]), match[3], match[4]
+        if minute < 60 and hour < 24:
+            at = time(hour, minute)
+            if dom == "*" and dow == "*":
+                found = {"schedule": "daily", "schedule_time": at}
+            elif dom == "*" and dow in dict(WEEKDAYS):
+                found = {"schedule": "weekly", "schedule_time": at, "schedule_weekday": dow}
+            elif dow == "*" and dom != "*" and 1 <= int(dom) <= 28:
+                found = {"schedule": "monthly", "schedule_time": at, "schedule_day": int(dom)}
+            else:
+                found = None
+            if (
+                found
+                and schedule_cron(
+                    found["schedule"], at=at, weekday=found.get("schedule_weekday", ""), day=found.get("schedule_day")
+                )
+                == cron
+            ):
+                return found
+    return {"schedule": "advanced"}
+
+
 class AudienceForm(forms.ModelForm):
-    dimension = forms.ChoiceField(choices=dims.choices, help_text="What the audience is made of.")
+    """The audience; its refresh schedule is picked as daily / weekly / monthly (or a cron
+    expression under Advanced) and stored as `refresh_cron`."""
+
+    dimension = forms.ChoiceField(choices=dims.choices, label=DIMENSION_LABEL, help_text=DIMENSION_HELP)
     rule = forms.JSONField(
         required=False,
         widget=RuleBuilderWidget,
         help_text="Rule audiences only. Build it with the conditions above; Count shows how many match now.",
     )
+    schedule = forms.ChoiceField(choices=SCHEDULES, required=False, label="Refresh", initial="never")
+    schedule_weekday = forms.ChoiceField(choices=[("", "---------"), *WEEKDAYS], required=False, label="On")
+    schedule_day = forms.IntegerField(min_value=1, max_value=28, required=False, label="On day (1 to 28)")
+    schedule_time = forms.TimeField(
+        required=False,
+        label="At",
+        input_formats=["%H:%M"],
+        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time", "placeholder": "HH:MM"}),
+    )
 
     class Meta:
         model = Audience
         fields = ("name", "slug", "description", "kind", "dimension", "rule", "refresh_cron")
+        labels = {"refresh_cron": "Cron expression"}
+        help_texts = {"refresh_cron": 'Advanced only: minute hour day month weekday, e.g. "0 6 * * 1-5".'}
+
+    class Media:
+        js = ["audiences/schedule-picker.js"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        shown = set(self._meta.fields or ())  # the admin leaves out the rule and schedule of a list audience
+        for name in [*self.declared_fields]:
+            if (name.startswith("schedule") and "refresh_cron" not in shown) or (name == "rule" and name not in shown):
+                del self.fields[name]
+        if "kind" in self.fields:  # saved audiences are written by campaigns, never picked here
+            self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != Audience.Kind.SAVED]
+        if "schedule" in self.fields:
+            zone = settings.TIME_ZONE
+            self.fields[
+                "schedule"
+            ].help_text = f"When to re-evaluate the rule. Times are in the site time zone ({zone})."
+            if not self.is_bound:
+                self.initial.update(cron_schedule(self.instance.refresh_cron or ""))
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("kind") and cleaned["kind"] != Audience.Kind.RULE:
             cleaned["rule"] = None  # the builder is hidden for uploaded and saved audiences
+        if "schedule" in self.fields:
+            self._clean_schedule(cleaned)
         return cleaned
+
+    def _clean_schedule(self, cleaned: dict) -> None:
+        kind = cleaned.get("schedule") or ("advanced" if cleaned.get("refresh_cron") else "never")
+        at = cleaned.get("schedule_time")
+        missing = {
+            "schedule_time": kind in ("daily", "weekly", "monthly") and at is None,
+            "schedule_weekday": kind == "weekly" and not cleaned.get("schedule_weekday"),
+            "schedule_day": kind == "monthly" and cleaned.get("schedule_day") is None,
+            "refresh_cron": kind == "advanced" and not cleaned.get("refresh_cron"),
+        }
+        messages = {
+            "schedule_time": "Give the time of day (HH:MM).",
+            "schedule_weekday": "Pick the day of the week.",
+            "schedule_day": "Give the day of the month (1 to 28).",
+            "refresh_cron": 'Give a cron expression, or pick "Never (on demand)".',
+        }
+        for name, is_missing in missing.items():
+            if is_missing and name not in self.errors:
+                self.add_error(name, messages[name])
+        if kind != "advanced" and not any(missing.values()) and not set(missing) & set(self.errors):
+            cleaned["refresh_cron"] = schedule_cron(
+                kind, at=at, weekday=cleaned.get("schedule_weekday") or "", day=cleaned.get("schedule_day")
+            )
 
     def _post_clean(self):
         super()._post_clean()
@@ -85,6 +203,8 @@ class AudienceForm(forms.ModelForm):
 
     def _add_service_errors(self, exc: ValidationError) -> None:
         for name, messages in exc.message_dict.items():
+            if name == "refresh_cron" and self.cleaned_data.get("schedule") not in (None, "", "advanced"):
+                name = "schedule"  # the picked schedule, not the hidden cron box, is what to change
             field = name if name in self.fields else None
             shown = self.errors.get(field or "__all__", [])
             for message in messages:
@@ -169,3 +289,15 @@ class DistributionForm(forms.Form):
     def __init__(self, *args, dimension: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["distribution"].choices = field_choices(dimension)
+
+
+class ExportColumnsForm(forms.Form):
+    """The member export's columns, ticked: the dimension's whitelisted fields (and the
+    profile's, for users who may view profiles); submitted to the API's CSV export."""
+
+    columns = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label="Columns")
+
+    def __init__(self, *args, dimension: str, details: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["columns"].choices = list(export_columns(dimension, details=details).items())
+        self.fields["columns"].initial = default_export_columns(dimension, details=details)

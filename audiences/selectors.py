@@ -58,12 +58,98 @@ def members_page(
     return members_with_keys(population, members)
 
 
-def members_stream(population: Population, *, chunk: int = 5000, details: bool = False) -> Iterator[dict[str, Any]]:
-    """Every member in object id order, fetched by keyset a chunk at a time (constant memory)."""
+# -- the member export: columns by name ------------------------------------------------------------
+
+PROFILE_EXPORT_DEFAULTS = (
+    "object_id", "external_id", "email", "phone", "first_name", "last_name", "country", "city", "loyalty_tier",
+)  # fmt: skip
+MAIN_FIELDS_EXPORTED = 6  # a non-profile dimension's first fields, by default
+MAX_EXPORT_COLUMNS = 100
+_ID_COLUMNS = {"object_id": "Object id", "profile_id": "Profile id"}
+
+
+class ExportColumnsError(ValueError):
+    """Columns asked for that the export does not have (or not for this user)."""
+
+
+def _own_fields(dimension: dims.Dimension) -> dict[str, dims.Field]:
+    return {f.name: f for f in dimension.fields}
+
+
+def export_columns(dimension_key: str, *, details: bool) -> dict[str, str]:
+    """The columns a member export may have, name -> label: ids for everyone; with `details`, the
+    dimension's whitelisted fields and (for dimensions with a profile) `profile.<field>`."""
+    if not details:
+        return dict(_ID_COLUMNS)
+    dimension = dims.get(dimension_key)
+    found = {"object_id": "Object id", **{name: f.label for name, f in _own_fields(dimension).items()}}
+    if dimension.key != "profile" and dimension.profile_path is not None:
+        found["profile_id"] = "Profile id"
+        found["profile_external_id"] = "Profile › External id"
+        for name, f in _own_fields(dims.get("profile")).items():
+            found[f"profile.{name}"] = f"Profile › {f.label}"
+    return found
+
+
+def default_export_columns(dimension_key: str, *, details: bool) -> list[str]:
+    if not details:
+        return list(MEMBER_ID_COLUMNS)
+    available = export_columns(dimension_key, details=True)
+    if dimension_key == "profile":
+        return [name for name in PROFILE_EXPORT_DEFAULTS if name in available]
+    dimension = dims.get(dimension_key)
+    main = [f.name for f in dimension.fields if f.name != "external_id"][:MAIN_FIELDS_EXPORTED]
+    keys = ["object_id", "external_id", "profile_external_id"]
+    return [name for name in [*keys, *main] if name in available]
+
+
+def resolve_export_columns(dimension_key: str, requested: str | None, *, details: bool) -> list[str]:
+    """`a,b,c` as checked column names (duplicates dropped); None or "": the defaults. Raises
+    ExportColumnsError naming the columns that are unknown or not for this user."""
+    if not requested:
+        return default_export_columns(dimension_key, details=details)
+    names = list(dict.fromkeys(name.strip() for name in requested.split(",") if name.strip()))
+    if len(names) > MAX_EXPORT_COLUMNS:
+        raise ExportColumnsError(f"at most {MAX_EXPORT_COLUMNS} columns, not {len(names)}")
+    available = export_columns(dimension_key, details=details)
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        shown = ", ".join(repr(name)[1:-1] for name in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise ExportColumnsError(f"unknown columns: {shown}{more} (available: {', '.join(available)})")
+    return names or default_export_columns(dimension_key, details=details)
+
+
+def _values(model, ids, fields: dict[str, str]) -> dict[int, dict[str, Any]]:
+    """{pk: {column: value}} for the objects `ids`, reading `fields` (column -> ORM path)."""
+    if not ids or not fields:
+        return {}
+    rows = model._default_manager.filter(pk__in=ids).values("pk", *fields.values())
+    return {row["pk"]: {column: row[path] for column, path in fields.items()} for row in rows}
+
+
+def members_export(population: Population, columns: list[str], *, chunk: int = 2000) -> Iterator[list[Any]]:
+    """Every member as a row of `columns` (checked by `resolve_export_columns`), in object id
+    order, a chunk at a time (constant memory)."""
+    from profiles.models import Profile
+
+    dimension = dims.get(population.dimension)
+    own, profile_fields = _own_fields(dimension), _own_fields(dims.get("profile"))
+    object_paths = {name: own[name].path for name in columns if name in own}
+    profile_paths = {name: profile_fields[name[8:]].path for name in columns if name.startswith("profile.")}
+    if "profile_external_id" in columns:
+        profile_paths["profile_external_id"] = "external_id"
+    members = PopulationMember.objects.filter(population_id=population.pk).order_by("object_id")
     after = None
     while True:
-        page = members_page(population, after=after, limit=chunk, details=details)
-        yield from page
-        if len(page) < chunk:
+        page = members.filter(object_id__gt=after) if after is not None else members
+        batch = list(page.values_list("object_id", "profile_id")[:chunk])
+        objects = _values(dimension.model, [object_id for object_id, _ in batch], object_paths)
+        profiles = _values(Profile, {p for _, p in batch if p is not None}, profile_paths)
+        for object_id, profile_id in batch:
+            found = {"object_id": object_id, "profile_id": profile_id, **objects.get(object_id, {}),
+                     **profiles.get(profile_id, {})}  # fmt: skip
+            yield [found.get(name) for name in columns]
+        if len(batch) < chunk:
             return
-        after = page[-1]["object_id"]
+        after = batch[-1][0]

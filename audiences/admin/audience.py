@@ -40,8 +40,26 @@ class AudienceAdmin(AudienceToolsMixin, SimpleHistoryAdmin):
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", ("kind", "dimension"))}),
         ("Targeting rule", {"fields": ("rule",), "classes": ("rule-fieldset",)}),
-        ("Schedule", {"fields": ("refresh_cron",)}),
+        (
+            "Schedule",
+            {
+                "fields": ("schedule", "schedule_weekday", "schedule_day", "schedule_time", "refresh_cron"),
+                "classes": ("schedule-fieldset",),
+            },
+        ),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        """An existing list or saved audience has no rule and no schedule: those sections go."""
+        if obj is not None and obj.kind != Audience.Kind.RULE:
+            return self.fieldsets[:1]
+        return self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        """A saved audience stays saved (campaigns write those); its kind is shown, not offered."""
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, "kind") if obj is not None and obj.kind == Audience.Kind.SAVED else readonly
+
     actions = ["delete_selected"]
 
     @admin.display(description="dimension", ordering="dimension")

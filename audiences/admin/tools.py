@@ -12,13 +12,15 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from audiences import dimensions as dims
 from audiences.admin.builder import builder_metadata
+from audiences.admin.page import default_distribution_field, distribution_rows, size_chart, used_by
 from audiences.admin.reachability import reachability_context
-from audiences.forms import DistributionForm, ListUploadForm, rule_problems
+from audiences.forms import DistributionForm, ExportColumnsForm, ListUploadForm, rule_problems
 from audiences.models import Audience, AudienceSnapshot
 from audiences.rules.parser import RuleError
 from audiences.selectors import may_see_member_details
@@ -29,7 +31,6 @@ from audiences.services import (
     audience_preview,
     audience_request_evaluation,
     audience_upload_list,
-    snapshot_distribution,
     snapshot_sample,
 )
 from audiences.services.values import SuggestionError, field_suggestions, value_hints, with_hints
@@ -47,6 +48,10 @@ class AudienceToolsMixin:
             path("suggestions/", view(self.suggestions_view), name="audiences_audience_suggestions"),
             path("<path:object_id>/calculate/", view(self.calculate_view), name="audiences_audience_calculate"),
             path("<path:object_id>/upload/", view(self.upload_view), name="audiences_audience_upload"),
+            path("<path:object_id>/export/", view(self.export_view), name="audiences_audience_export"),
+            path(
+                "<path:object_id>/distribution/", view(self.distribution_view), name="audiences_audience_distribution"
+            ),
             *super().get_urls(),
         ]
 
@@ -113,6 +118,27 @@ class AudienceToolsMixin:
             return JsonResponse({"errors": [{"path": "field", "message": f"{exc}."}]}, status=400)
         return JsonResponse({"values": values})
 
+    def distribution_view(self, request, object_id):
+        """GET ?field=country -> {"field", "label", "rows": [{"value", "count", "share"}]}: the top 20
+        values of a field among the latest snapshot's members (view permission on the audience, and
+        on profiles: the values are data about people). 400 for a field the dimension does not offer;
+        no rows before the first calculation."""
+        audience = self._audience(request, object_id, change=False)
+        if not may_see_member_details(request.user):
+            raise PermissionDenied
+        form = DistributionForm({"distribution": request.GET.get("field", "")}, dimension=audience.dimension)
+        if not form.is_valid():
+            message = f"{audience.dimension_label} have no field {request.GET.get('field', '')[:80]!r} to count."
+            return JsonResponse({"errors": [{"path": "field", "message": message}]}, status=400)
+        snapshot = AudienceSnapshot.objects.select_related("population").filter(pk=audience.latest_snapshot_id).first()
+        field = form.cleaned_data["distribution"]
+        try:
+            rows = distribution_rows(snapshot, field) if snapshot is not None else []
+        except RuleError as exc:
+            return JsonResponse({"errors": [{"path": "field", "message": str(exc)}]}, status=400)
+        label = dict(form.fields["distribution"].choices).get(field, field)
+        return JsonResponse({"field": field, "label": label, "rows": rows})
+
     @staticmethod
     def _unit(audience: Audience, size: int) -> str:
         label = audience.dimension_label.lower()
@@ -169,6 +195,23 @@ class AudienceToolsMixin:
             self.message_user(request, summary, messages.SUCCESS)
         return self._back(audience)
 
+    def export_view(self, request, object_id):
+        """GET: tick the columns of the member CSV; the form downloads it from the API's export."""
+        audience = self._audience(request, object_id, change=False)
+        snapshot = audience.latest_snapshot
+        has_members = snapshot is not None and snapshot.population_id is not None
+        details = may_see_member_details(request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": audience,
+            "title": f"Export the members of {audience.name}",
+            "form": ExportColumnsForm(dimension=audience.dimension, details=details) if has_members else None,
+            "details": details,
+            "download_url": reverse("audience-members", args=[audience.pk]),
+        }
+        return TemplateResponse(request, "admin/audiences/audience/export.html", context)
+
     # -- the change page ------------------------------------------------------------------------
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -190,6 +233,8 @@ class AudienceToolsMixin:
             "snapshot": snapshot,
             "snapshot_size": f"{snapshot.size:,}" if snapshot and snapshot.size is not None else "",
             "recent_snapshots": audience.snapshots.order_by("-created_at")[:5],
+            "size_chart": size_chart(audience),
+            "used_by": used_by(audience),
             "calculate_url": reverse("admin:audiences_audience_calculate", args=[audience.pk])
             if can_change and audience.kind == Audience.Kind.RULE
             else None,
@@ -199,27 +244,32 @@ class AudienceToolsMixin:
             context["upload_url"] = reverse("admin:audiences_audience_upload", args=[audience.pk])
         if snapshot is None or snapshot.population is None:
             return context
-        # The API streams the members as CSV (session auth, view permission; external ids with the
-        # view profile permission): one format for both.
-        context["export_url"] = f"{reverse('audience-members', args=[audience.pk])}?format=csv"
+        # The export page's form downloads from the API, which streams the members as CSV (session
+        # auth, view permission; their fields with the view profile permission): one format for both.
+        context["export_url"] = reverse("admin:audiences_audience_export", args=[audience.pk])
         details = may_see_member_details(request.user)
         context["sample"] = self._sample_table(request, snapshot, details=details)
         context.update(reachability_context(snapshot, asked="reachability" in request.GET))
         if not details:  # the values of members' fields are data about people
             return context
         form = DistributionForm(request.GET if "distribution" in request.GET else None, dimension=audience.dimension)
+        if not form.is_bound:  # the page opens on the dimension's most telling field
+            choices = list(form.fields["distribution"].choices)
+            form = DistributionForm(
+                {"distribution": default_distribution_field(audience.dimension, choices)}, dimension=audience.dimension
+            )
         context["distribution_form"] = form
-        if form.is_bound and form.is_valid():
+        context["distribution_url"] = reverse("admin:audiences_audience_distribution", args=[audience.pk])
+        if form.is_valid():
             field = form.cleaned_data["distribution"]
             try:
-                rows = snapshot_distribution(snapshot=snapshot, field=field)
+                rows = distribution_rows(snapshot, field)
             except RuleError as exc:
                 context["distribution_error"] = str(exc)
             else:
-                total = snapshot.size or 0
                 context["distribution"] = {
                     "field": dict(form.fields["distribution"].choices).get(field, field),
-                    "rows": [{**row, "share": round(100 * row["count"] / total, 1) if total else 0} for row in rows],
+                    "rows": rows,
                 }
         return context
 
@@ -233,6 +283,8 @@ class AudienceToolsMixin:
         linked = model_admin is not None and model_admin.has_view_permission(request) and "id" in columns
         url_name = f"admin:{model._meta.app_label}_{model._meta.model_name}_change"
         return {
+            "shown": len(rows),
+            "total": f"{snapshot.size:,}" if snapshot.size is not None else "",
             "columns": [column.replace("_", " ") for column in columns],
             "rows": [
                 {"url": reverse(url_name, args=[row["id"]]) if linked else None, "cells": [row[c] for c in columns]}

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from audiences import dimensions as dims
+from audiences.forms import DIMENSION_HELP, DIMENSION_LABEL
 from audiences.models import Audience, AudienceSnapshot
 
 
@@ -12,7 +13,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 class AudienceSerializer(serializers.ModelSerializer):
     latest_snapshot = SnapshotSerializer(read_only=True, allow_null=True)
-    dimension = serializers.ChoiceField(choices=[])
+    dimension = serializers.ChoiceField(choices=[], label=DIMENSION_LABEL, help_text=DIMENSION_HELP)
     rule = serializers.JSONField(required=False, allow_null=True, help_text="The rule (see GET /api/v1/dimensions/).")
 
     class Meta:
@@ -28,6 +29,15 @@ class AudienceSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         self.fields["dimension"].choices = dims.choices()
         self.fields["slug"].validators = [v for v in self.fields["slug"].validators if "Unique" not in type(v).__name__]
+
+    def validate_kind(self, value: str) -> str:
+        """ "saved" audiences are written by campaigns (through the service), never created here."""
+        already_saved = self.instance is not None and self.instance.kind == Audience.Kind.SAVED
+        if value == Audience.Kind.SAVED and not already_saved:
+            raise serializers.ValidationError(
+                'Audiences of kind "saved" are written by campaigns; create a "rule" or "list" audience.'
+            )
+        return value
 
 
 class JSONBooleanField(serializers.BooleanField):

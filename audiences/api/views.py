@@ -17,7 +17,13 @@ from audiences.api import serializers
 from audiences.models import Audience
 from audiences.rules.parser import RuleError
 from audiences.rules.schema import rule_schema
-from audiences.selectors import may_see_member_details, member_columns, members_page, members_stream
+from audiences.selectors import (
+    ExportColumnsError,
+    may_see_member_details,
+    members_export,
+    members_page,
+    resolve_export_columns,
+)
 from config.api.permissions import require_permissions
 from config.api.schema import ErrorDetailSerializer
 from config.csv_safety import escape_row
@@ -31,7 +37,16 @@ class CSVRenderer(BaseRenderer):
     format = "csv"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):  # errors only; members stream
-        return str(data).encode()
+        """An error as the text a person reads: `detail: ...`, one line per message."""
+        if isinstance(data, dict):
+            lines = [
+                f"{name}: {message}"
+                for name, messages in data.items()
+                for message in (messages if isinstance(messages, list) else [messages])
+            ]
+        else:
+            lines = [str(item) for item in data] if isinstance(data, list) else [str(data)]
+        return ("\n".join(lines) + "\n").encode()
 
 
 class DimensionViewSet(viewsets.ViewSet):
@@ -178,6 +193,12 @@ class AudienceViewSet(viewsets.ModelViewSet):
             OpenApiParameter("page_size", int, description="Rows per page (max 1000)."),
             OpenApiParameter("after", int, description="Cursor: the last object_id of the previous page."),
             OpenApiParameter("format", str, enum=["json", "csv"], description="csv streams every member."),
+            OpenApiParameter(
+                "columns",
+                str,
+                description="format=csv: the columns, comma-separated (default: the dimension's useful ones). "
+                "Without the permission to view profiles only object_id and profile_id; unknown names are a 400.",
+            ),
         ],
         responses={
             (200, "application/json"): serializers.MemberPageSerializer,
@@ -208,9 +229,13 @@ class AudienceViewSet(viewsets.ModelViewSet):
         population = snapshot.population
         details = may_see_member_details(request.user)
         if request.accepted_renderer.format == "csv":
-            columns = member_columns(details=details)
-            rows = members_stream(population, details=details)
-            lines = (_csv_line([row[c] for c in columns]) for row in rows)
+            try:
+                columns = resolve_export_columns(
+                    population.dimension, ",".join(request.query_params.getlist("columns")), details=details
+                )
+            except ExportColumnsError as exc:
+                return Response({"columns": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+            lines = (_csv_line(row) for row in members_export(population, columns))
             response = StreamingHttpResponse(_with_header(columns, lines), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{audience.slug}-members.csv"'
             return response

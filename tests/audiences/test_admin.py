@@ -267,11 +267,12 @@ def test_the_change_page_links_the_members_export(viewer, bookers):
     audience_evaluate(audience=audience)
     response = viewer.get(change_url(audience))
     url = response.context["export_url"]
-    assert url == f"/api/v1/audiences/{audience.pk}/members/?format=csv"
-    export = viewer.get(url)
+    assert url == f"/admin/audiences/audience/{audience.pk}/export/"
+    assert viewer.get(url).status_code == 200
+    export = viewer.get(f"/api/v1/audiences/{audience.pk}/members/?format=csv")
     assert export.status_code == 200
     lines = b"".join(export.streaming_content).decode().splitlines()
-    assert lines[0] == "object_id,external_id,profile_id,profile_external_id"
+    assert lines[0].startswith("object_id,external_id,email,")
     assert len(lines) == 3
 
 

