@@ -6,19 +6,10 @@ import pytest
 
 from audiences.models import Audience
 from audiences.services import audience_save
+from tests.e2e.helpers import ROOT, log_in
 from tests.factories import BookingFactory, ProfileFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ROOT = ".rule-builder .rb-root"
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-1234567")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
 
 
 def test_a_marketer_builds_counts_saves_and_calculates_an_audience(live_server, browser_page, make_user, screenshot):

@@ -5,17 +5,10 @@ import pytest
 
 from audiences.models import Audience
 from audiences.services import audience_evaluate, audience_save
+from tests.e2e.helpers import log_in
 from tests.factories import ProfileFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-1234567")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
 
 
 def cells(rows) -> list[list[str]]:

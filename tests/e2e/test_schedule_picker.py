@@ -4,17 +4,9 @@ needs, hides the rule and schedule for list audiences, and stores the schedule a
 import pytest
 
 from audiences.models import Audience
+from tests.e2e.helpers import ROOT, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-ROOT = ".rule-builder .rb-root"
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-1234567")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
 
 
 def test_a_marketer_picks_a_weekly_schedule(live_server, browser_page, make_user, screenshot):

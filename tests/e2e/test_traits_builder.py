@@ -3,7 +3,7 @@
 import pytest
 
 from profiles.models import CustomAttribute
-from tests.e2e.test_audience_builder import ROOT, log_in
+from tests.e2e.helpers import ROOT, log_in
 from tests.factories import ProfileFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
