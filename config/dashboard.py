@@ -19,7 +19,6 @@ AUDIENCES_SHOWN = 8
 FAILURES_SHOWN = 5
 FAILURES_WITHIN = timedelta(days=7)
 # A calculation's state in the words of the audience page.
-CHANNEL_WORDS = {"email": "Email", "sms": "SMS", "push": "Push", "direct_mail": "Direct mail"}
 STATE_WORDS = {"queued": "queued", "running": "calculating", "done": "calculated", "failed": "failed"}
 
 
@@ -50,7 +49,7 @@ def customer_data() -> dict:
     consents_url = reverse("admin:profiles_consent_changelist")
     consents = [
         {
-            "channel": CHANNEL_WORDS.get(value, label),
+            "channel": label,
             "opted_in": capped_figure(
                 "opted in", Consent.objects.filter(channel=value, status=ConsentStatus.OPTED_IN),
                 f"{consents_url}?channel__exact={value}&status__exact={ConsentStatus.OPTED_IN}",

@@ -10,7 +10,7 @@ from profiles.models.profile import Profile
 
 class Channel(models.TextChoices):
     EMAIL = "email"
-    SMS = "sms"
+    SMS = "sms", "SMS"
     PUSH = "push"
     DIRECT_MAIL = "direct_mail", "Direct mail"
 
